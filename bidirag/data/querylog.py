@@ -1,0 +1,146 @@
+"""Streaming query-log reader (JSONL or Parquet) with a dead-letter file.
+
+A record is {query_id, text, timestamp}. Lines that are not valid UTF-8, not JSON objects, lack a
+non-empty string `text`, or exceed the size limits are written to the dead-letter file with their line
+number and reason; reading goes on. A missing `query_id` is derived from the text (content-addressed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from bidirag.text import content_id
+
+
+class QueryLogError(RuntimeError):
+    pass
+
+
+class DeadLetter:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.count = 0
+        self._fh: IO[str] | None = None
+
+    def add(self, source: str, line: int, reason: str, raw: Any) -> None:
+        self.count += 1
+        if self.path is None:
+            return
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        if isinstance(raw, bytes):
+            raw = raw[:500].decode("utf-8", errors="backslashreplace")
+        self._fh.write(json.dumps({"source": source, "line": line, "reason": reason,
+                                   "raw": str(raw)[:500]}) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh:
+            self._fh.close()
+            self._fh = None
+
+
+def _check(obj: Any, max_chars: int) -> tuple[dict | None, str | None]:
+    if not isinstance(obj, dict):
+        return None, f"not a JSON object ({type(obj).__name__})"
+    text = obj.get("text", obj.get("query"))
+    if text is None:
+        return None, "missing field 'text'"
+    if not isinstance(text, str):
+        return None, f"field 'text' must be a string, got {type(text).__name__}"
+    text = text.strip()
+    if not text:
+        return None, "empty query"
+    if len(text) > max_chars:
+        return None, f"query longer than {max_chars} characters ({len(text)})"
+    if "\x00" in text:
+        return None, "query contains NUL bytes"
+    qid = obj.get("query_id", obj.get("id"))
+    if qid is not None and not isinstance(qid, str | int):
+        return None, f"field 'query_id' must be a string, got {type(qid).__name__}"
+    ts = obj.get("timestamp")
+    if ts is not None and not isinstance(ts, str | int | float):
+        return None, f"field 'timestamp' must be a string or number, got {type(ts).__name__}"
+    return {"query_id": str(qid) if qid is not None else "q-" + content_id(text)[:16], "text": text,
+            "timestamp": ts}, None
+
+
+def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Iterator[dict]:
+    with path.open("rb") as fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(max_line + 1)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) > max_line and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest without holding it
+                    raw = fh.readline(1 << 20)
+                dead.add(str(path), lineno, f"line longer than {max_line} bytes", b"")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                dead.add(str(path), lineno, f"invalid UTF-8 at byte {e.start}", raw)
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                dead.add(str(path), lineno, f"malformed JSON: {e.msg}", line)
+                continue
+            rec, why = _check(obj, max_chars)
+            if why:
+                dead.add(str(path), lineno, why, line)
+                continue
+            yield rec
+
+
+def _parquet(path: Path, dead: DeadLetter, max_chars: int) -> Iterator[dict]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for unreadable files
+        raise QueryLogError(f"{path}: not a readable Parquet file ({e})") from e
+    row = 0
+    for batch in pf.iter_batches(batch_size=4096):
+        for obj in batch.to_pylist():
+            row += 1
+            rec, why = _check(obj, max_chars)
+            if why:
+                dead.add(str(path), row, why, json.dumps(obj, default=str))
+                continue
+            yield rec
+
+
+def read_log(path: str | Path, dead: DeadLetter, max_chars: int = 2000,
+             max_line_bytes: int = 1_000_000) -> Iterator[dict]:
+    """Stream valid records of one log file; bad records go to `dead`."""
+    p = Path(path)
+    if not p.exists():
+        raise QueryLogError(f"query log not found: {p}. Pass a JSONL or Parquet file with --queries.")
+    if p.is_dir():
+        raise QueryLogError(f"{p} is a directory; pass one JSONL or Parquet file.")
+    if p.suffix == ".parquet":
+        yield from _parquet(p, dead, max_chars)
+    elif p.suffix in {".jsonl", ".json", ".ndjson"} or p.suffix == "":
+        yield from _jsonl(p, dead, max_chars, max_line_bytes)
+    else:
+        raise QueryLogError(f"{p}: unknown log format {p.suffix!r}; use .jsonl or .parquet")
+
+
+def batched(it: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for rec in it:
+        batch.append(rec)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

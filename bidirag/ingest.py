@@ -1,0 +1,54 @@
+"""Seed-corpus ingest: batched embedding of texts not yet in the corpus, one merge_insert, idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from bidirag.config import Config
+from bidirag.models import handlers
+from bidirag.store import CORPUS, Store, now
+from bidirag.text import content_id, normalize
+
+
+class IngestError(RuntimeError):
+    pass
+
+
+def ingest(cfg: Config, corpus_path: str | Path, progress: bool = True) -> dict:
+    path = Path(corpus_path)
+    if not path.exists():
+        raise IngestError(f"corpus file not found: {path} (a Parquet file with a 'text' column; "
+                          "`bidirag data fetch squad` makes one)")
+    table = pq.read_table(path)
+    if "text" not in table.column_names:
+        raise IngestError(f"{path} has no 'text' column (columns: {table.column_names})")
+    texts = table.column("text").to_pylist()
+    sources = table.column("source").to_pylist() if "source" in table.column_names else [None] * len(texts)
+    seen: dict[str, tuple[str, str | None]] = {}
+    skipped = 0
+    for t, s in zip(texts, sources, strict=True):
+        if not isinstance(t, str) or not normalize(t):
+            skipped += 1
+            continue
+        seen.setdefault(content_id(t), (normalize(t), s))
+    emb = handlers.embedder(cfg.models.embedder)
+    store = Store(cfg.store.uri, dim=emb.dim)
+    tbl = store.table(CORPUS)
+    ids = list(seen)
+    present = store.existing_ids(tbl, ids) if tbl.count_rows() else set()
+    todo = [i for i in ids if i not in present]
+    rows = []
+    bs = 256
+    for s in tqdm(range(0, len(todo), bs), desc="embedding seed corpus", disable=not progress or not todo):
+        chunk = todo[s:s + bs]
+        vecs = emb.encode([seen[i][0] for i in chunk])
+        for i, v in zip(chunk, vecs, strict=True):
+            rows.append({"doc_id": i, "text": seen[i][0], "vector": v.tolist(), "origin": "seed", "epoch": 0,
+                         "source": seen[i][1], "source_doc_ids": [], "model_ids": emb.model_id,
+                         "created_at": now()})
+    inserted, version = store.insert_new(CORPUS, rows)
+    return {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
+            "inserted": inserted, "skipped_empty": skipped, "version": version}

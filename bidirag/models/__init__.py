@@ -1,0 +1,1 @@
+"""Model handlers: embedder, generator, NLI; real backends plus fakes for unit tests."""

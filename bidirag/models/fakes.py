@@ -1,0 +1,90 @@
+"""Deterministic fakes for unit tests ONLY (chosen by config `backend: fake`; never a default).
+
+FakeEmbedder: hashed bag of words (sha256, never the salted hash()), L2-normalised.
+FakeGenerator: first sentence of doc [1], cited as [1]; a question containing "unanswerable" gets an
+uncited answer so tests can exercise the attribution check.
+FakeNLI: P(entail) = share of hypothesis words found in the premise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from bidirag.models.generator import Prompt
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class FakeEmbedder:
+    model_id = "fake-embedder"
+
+    def __init__(self, dim: int = 384, **_: object) -> None:
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def setup(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in _WORD.findall(t.lower()):
+                h = int(hashlib.sha256(w.encode()).hexdigest()[:8], 16)
+                out[i, h % self._dim] += 1.0
+            n = np.linalg.norm(out[i])
+            out[i] = out[i] / n if n else out[i]
+            if not n:
+                out[i, 0] = 1.0
+        return out
+
+
+class FakeGenerator:
+    model_id = "fake-generator"
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[str]:
+        out = []
+        for p in prompts:
+            doc = p.docs[0] if p.docs else "No documents."
+            first = re.split(r"(?<=[.!?])\s+", doc.strip())[0]
+            out.append(first if "unanswerable" in p.question.lower() else f"{first} [1]")
+        return out
+
+
+class FakeNLI:
+    model_id = "fake-nli"
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        out = np.zeros((len(pairs), 3), dtype=np.float32)
+        for i, (prem, hyp) in enumerate(pairs):
+            pw, hw = set(_WORD.findall(prem.lower())), _WORD.findall(hyp.lower())
+            ent = sum(w in pw for w in hw) / len(hw) if hw else 0.0
+            out[i] = [(1 - ent) / 2, ent, (1 - ent) / 2]
+        return out

@@ -1,0 +1,72 @@
+"""Build model handlers from config. Handlers are cached per process so stages share one loaded model."""
+
+from __future__ import annotations
+
+import threading
+
+from bidirag.config import EmbedderConfig, GeneratorConfig, NLIConfig
+
+_CACHE: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def _cached(key: str, make):
+    with _LOCK:
+        if key not in _CACHE:
+            h = make()
+            h.setup()
+            _CACHE[key] = h
+        return _CACHE[key]
+
+
+def embedder(cfg: EmbedderConfig):
+    def make():
+        if cfg.backend == "fake":
+            from bidirag.models.fakes import FakeEmbedder
+
+            return FakeEmbedder()
+        from bidirag.models.embedder import Embedder
+        from bidirag.models.prepare import embedder_dir
+
+        return Embedder(cfg.path or embedder_dir(), device=cfg.device, batch_size=cfg.batch_size)
+
+    return _cached("emb:" + cfg.model_dump_json(), make)
+
+
+def generator(cfg: GeneratorConfig):
+    def make():
+        if cfg.backend == "fake":
+            from bidirag.models.fakes import FakeGenerator
+
+            return FakeGenerator()
+        from bidirag.models.generator import TransformersGenerator
+        from bidirag.models.prepare import generator_dir
+
+        return TransformersGenerator(cfg.path or generator_dir(), device=cfg.device,
+                                     max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
+                                     answer_prefix=cfg.answer_prefix, seed=cfg.seed,
+                                     temperature=cfg.temperature, max_doc_chars=cfg.max_doc_chars)
+
+    return _cached("gen:" + cfg.model_dump_json(), make)
+
+
+def nli(cfg: NLIConfig):
+    def make():
+        if cfg.backend == "fake":
+            from bidirag.models.fakes import FakeNLI
+
+            return FakeNLI()
+        from bidirag.models.nli import NLIModel
+        from bidirag.paths import shipped_nli_dir
+
+        return NLIModel(cfg.path or shipped_nli_dir(), device=cfg.device, max_length=cfg.max_length,
+                        label_order=cfg.label_order, batch_size=cfg.batch_size)
+
+    return _cached("nli:" + cfg.model_dump_json(), make)
+
+
+def clear() -> None:
+    with _LOCK:
+        for h in _CACHE.values():
+            h.teardown()
+        _CACHE.clear()

@@ -1,0 +1,1 @@
+"""Runners execute a pipeline definition; `local` is the in-process embedded default."""

@@ -1,0 +1,140 @@
+"""Forward and backward path stages of Bidirectional RAG: retrieve, generate, validate."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from bidirag import checks
+from bidirag.config import Config
+from bidirag.models import handlers
+from bidirag.models.generator import Prompt
+from bidirag.stages.base import Record, Stage
+from bidirag.store import CORPUS, EXPERIENCE, Store
+from bidirag.text import cited_numbers, split_sentences, strip_citations
+
+_LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
+
+
+def clean_answer(answer: str) -> str:
+    """The text that is written back: citation markers and the primed 'According to [n],' removed."""
+    text = strip_citations(_LEAD.sub("", answer)).strip()
+    return text[:1].upper() + text[1:]
+
+
+class Retrieve(Stage):
+    """Top-k from the corpus snapshot pinned at the start of the epoch (batched multi-vector search)."""
+
+    name = "retrieve"
+
+    def __init__(self, cfg: Config, pinned_version: int, experience_version: int | None = None,
+                 critiques: int = 0) -> None:
+        super().__init__(cfg.models.embedder.batch_size, cfg.models.embedder.resources)
+        self.cfg = cfg
+        self.pinned_version = pinned_version
+        self.experience_version = experience_version
+        self.critiques = critiques
+        self._emb = None
+        self._store = None
+
+    def setup(self) -> None:
+        self._emb = handlers.embedder(self.cfg.models.embedder)
+        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._corpus = self._store.pinned(CORPUS, self.pinned_version)
+        self._exp = (self._store.pinned(EXPERIENCE, self.experience_version)
+                     if self.critiques and self.experience_version is not None else None)
+
+    def process_active(self, records: list[Record]) -> None:
+        qv = self._emb.encode([r["text"] for r in records])
+        hits = self._store.search(self._corpus, qv, self.cfg.retrieval.top_k)
+        for r, h, v in zip(records, hits, qv, strict=True):
+            r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance} for x in h]
+            r["query_vector"] = v.tolist()
+        if self._exp is not None:
+            crit = self._store.search(self._exp, qv, self.critiques)
+            for r, c in zip(records, crit, strict=True):
+                r["warnings"] = [x.text for x in c]
+
+
+class Generate(Stage):
+    name = "generate"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        self.cfg = cfg
+        self._gen = None
+
+    def setup(self) -> None:
+        self._gen = handlers.generator(self.cfg.models.generator)
+
+    def process_active(self, records: list[Record]) -> None:
+        prompts = [Prompt(r["text"], [d["text"] for d in r["retrieved"]], r.get("warnings", []))
+                   for r in records]
+        for r, a in zip(records, self._gen.generate(prompts), strict=True):
+            r["answer"] = a
+            r["generator"] = self._gen.model_id
+
+
+class Validate(Stage):
+    """Grounding (NLI), attribution (citations) and novelty (vs the pinned corpus), all batched."""
+
+    name = "validate"
+
+    def __init__(self, cfg: Config, pinned_version: int) -> None:
+        super().__init__(cfg.models.nli.batch_size, cfg.models.nli.resources)
+        self.cfg = cfg
+        self.pinned_version = pinned_version
+
+    def setup(self) -> None:
+        self._nli = handlers.nli(self.cfg.models.nli)
+        self._emb = handlers.embedder(self.cfg.models.embedder)
+        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._corpus = self._store.pinned(CORPUS, self.pinned_version)
+
+    def process_active(self, records: list[Record]) -> None:
+        acc = self.cfg.acceptance
+        thresholds = {"grounding": acc.grounding_threshold, "attribution": acc.attribution_threshold,
+                      "novelty": acc.novelty_threshold}
+        # grounding: every (doc, sentence) pair of the batch in one NLI call
+        pairs, spans = [], []
+        for r in records:
+            sents = split_sentences(clean_answer(r["answer"])) if r["answer"].strip() else []
+            docs = [d["text"] for d in r["retrieved"]]
+            start = len(pairs)
+            pairs += [(d, s) for s in sents for d in docs]
+            spans.append((start, len(sents), len(docs)))
+        probs = self._nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+        texts = [clean_answer(r["answer"]) for r in records]
+        vecs = self._emb.encode(texts)
+        nearest = self._store.search(self._corpus, vecs, 1)
+        for i, r in enumerate(records):
+            start, n_s, n_d = spans[i]
+            ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
+            cited = cited_numbers(r["answer"])
+            top = nearest[i][0] if nearest[i] else None
+            scores = {
+                "grounding": checks.grounding(ent),
+                "attribution": checks.attribution(cited, len(r["retrieved"])),
+                "novelty": checks.novelty(None if top is None else 1.0 - top.distance),
+            }
+            failed = checks.verdict(scores, thresholds)
+            r["scores"] = {k: round(v, 4) for k, v in scores.items()}
+            r["clean_text"] = texts[i]
+            r["vector"] = vecs[i].tolist()
+            r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited
+                                  if 1 <= c <= len(r["retrieved"])]
+            r["nli"] = self._nli.model_id
+            if failed:
+                r["status"], r["failed_check"] = "rejected", failed
+                r["reason"] = checks.reason(failed, scores[failed], thresholds[failed])
+            else:
+                r["verdict"] = "accept"
+
+
+def model_ids(cfg: Config) -> str:
+    m = cfg.models
+    return json.dumps({"embedder": m.embedder.path or "all-MiniLM-L6-v2", "generator":
+                       m.generator.path or "SmolLM2-135M-Instruct", "nli": m.nli.path or "models/nli",
+                       "backends": [m.embedder.backend, m.generator.backend, m.nli.backend]}, sort_keys=True)

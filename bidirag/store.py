@@ -1,0 +1,215 @@
+"""LanceDB store: corpus, experience and manifest tables, versioned per epoch.
+
+Rules: content-addressed `doc_id` (non-null, unenforced primary key), stable row ids (so Lance deltas
+work), one `merge_insert` (insert-if-absent) per table per epoch, tag `epoch-N` on the resulting version,
+and a manifest row per epoch. Readers of an epoch use the snapshot pinned at its start.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+CORPUS, EXPERIENCE, MANIFESTS = "corpus", "experience", "manifests"
+STABLE_IDS = {"new_table_enable_stable_row_ids": "true"}
+
+
+def corpus_schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("text", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+        pa.field("origin", pa.string()),            # seed | writeback | knowledge_unit
+        pa.field("epoch", pa.int32()),
+        pa.field("query_id", pa.string()),
+        pa.field("query", pa.string()),
+        pa.field("source", pa.string()),            # seed provenance, e.g. "squad:Title#3"
+        pa.field("source_doc_ids", pa.list_(pa.string())),
+        pa.field("grounding", pa.float32()),
+        pa.field("attribution", pa.float32()),
+        pa.field("novelty", pa.float32()),
+        pa.field("model_ids", pa.string()),         # JSON {"embedder":..,"generator":..,"nli":..}
+        pa.field("config_hash", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+    ])
+
+
+def experience_schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("query_id", pa.string()),
+        pa.field("query", pa.string()),
+        pa.field("answer", pa.string()),
+        pa.field("failed_check", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("grounding", pa.float32()),
+        pa.field("attribution", pa.float32()),
+        pa.field("novelty", pa.float32()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),   # embedding of the query
+        pa.field("epoch", pa.int32()),
+        pa.field("model_ids", pa.string()),
+        pa.field("config_hash", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+    ])
+
+
+MANIFEST_SCHEMA = pa.schema([
+    pa.field("doc_id", pa.string(), nullable=False),   # "epoch-N"
+    pa.field("epoch", pa.int32()),
+    pa.field("corpus_version", pa.int64()),
+    pa.field("pinned_version", pa.int64()),
+    pa.field("experience_version", pa.int64()),
+    pa.field("config_hash", pa.string()),
+    pa.field("input", pa.string()),
+    pa.field("counts", pa.string()),                   # JSON
+    pa.field("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def now() -> pa.TimestampScalar:
+    return pa.scalar(int(time.time() * 1e6), type=pa.timestamp("us", tz="UTC"))
+
+
+@dataclass
+class Hit:
+    doc_id: str
+    text: str
+    distance: float   # cosine distance = 1 - cos
+
+
+class Store:
+    """One LanceDB directory. Cheap to construct; tables are opened or created on first use."""
+
+    def __init__(self, uri: str | Path, dim: int = 384) -> None:
+        self.uri = str(uri)
+        self.dim = dim
+        self._db = None
+
+    @property
+    def db(self):
+        if self._db is None:
+            import lancedb
+
+            Path(self.uri).mkdir(parents=True, exist_ok=True)
+            self._db = lancedb.connect(self.uri)
+        return self._db
+
+    def _names(self) -> set[str]:
+        res = self.db.list_tables()
+        return set(getattr(res, "tables", res))
+
+    def table(self, name: str):
+        schemas = {CORPUS: corpus_schema(self.dim), EXPERIENCE: experience_schema(self.dim),
+                   MANIFESTS: MANIFEST_SCHEMA}
+        if name in self._names():
+            tbl = self.db.open_table(name)
+            if name != MANIFESTS:
+                got = tbl.schema.field("vector").type.list_size
+                if got != self.dim:
+                    raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but the embedder "
+                                     f"makes {self.dim}-d ones; use a new store.uri for another embedder.")
+            return tbl
+        tbl = self.db.create_table(name, schema=schemas[name], storage_options=STABLE_IDS)
+        tbl.set_unenforced_primary_key("doc_id")
+        return tbl
+
+    def init(self) -> dict[str, int]:
+        return {n: self.table(n).version for n in (CORPUS, EXPERIENCE, MANIFESTS)}
+
+    # ---- reads -------------------------------------------------------------------------------
+    def pinned(self, name: str, version: int | str):
+        tbl = self.table(name)
+        tbl.checkout(version)
+        return tbl
+
+    def search(self, tbl, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Batched top-k cosine search: one list of hits per query vector, best first."""
+        if len(vectors) == 0:
+            return []
+        if tbl.count_rows() == 0:
+            return [[] for _ in range(len(vectors))]
+        res = (tbl.search([v for v in vectors.astype(np.float32)]).metric("cosine").limit(k)
+               .select(["doc_id", "text", "_distance"]).to_arrow())
+        out: list[list[Hit]] = [[] for _ in range(len(vectors))]
+        qi = res.column("query_index").to_pylist() if len(vectors) > 1 else [0] * res.num_rows
+        for q, d, t, dist in zip(qi, res.column("doc_id").to_pylist(), res.column("text").to_pylist(),
+                                 res.column("_distance").to_pylist(), strict=True):
+            out[q].append(Hit(d, t, float(dist)))
+        for hits in out:
+            hits.sort(key=lambda h: (h.distance, h.doc_id))
+        return out
+
+    def existing_ids(self, tbl, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for s in range(0, len(ids), 500):
+            chunk = [i.replace("'", "''") for i in ids[s:s + 500]]
+            if not chunk:
+                continue
+            where = "doc_id IN (" + ",".join(f"'{i}'" for i in chunk) + ")"
+            found |= set(tbl.search().where(where).select(["doc_id"]).limit(len(chunk)).to_arrow()
+                         .column("doc_id").to_pylist())
+        return found
+
+    # ---- writes ------------------------------------------------------------------------------
+    def insert_new(self, name: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
+        """Insert rows whose doc_id is absent, in ONE transaction. Returns (inserted, version).
+
+        Nothing new -> no commit (the version does not move)."""
+        tbl = self.table(name)
+        if not rows:
+            return 0, tbl.version
+        data = pa.Table.from_pylist(rows, schema=tbl.schema)
+        res = tbl.merge_insert("doc_id").when_not_matched_insert_all().execute(data)
+        return int(res.num_inserted_rows), int(res.version)
+
+    def tag(self, name: str, tag: str, version: int) -> None:
+        tbl = self.table(name)
+        tags = tbl.tags.list()
+        if tag in tags:
+            if tags[tag]["version"] != version:
+                tbl.tags.update(tag, version)
+        else:
+            tbl.tags.create(tag, version)
+
+    # ---- manifests ---------------------------------------------------------------------------
+    def manifests(self) -> list[dict]:
+        tbl = self.table(MANIFESTS)
+        rows = tbl.to_arrow().to_pylist() if tbl.count_rows() else []
+        return sorted(rows, key=lambda r: r["epoch"])
+
+    def next_epoch(self) -> int:
+        done = self.manifests()
+        return (done[-1]["epoch"] + 1) if done else 1
+
+    def record_manifest(self, epoch: int, corpus_version: int, pinned_version: int,
+                        experience_version: int, config_hash: str, input_desc: str, counts: dict) -> None:
+        self.insert_new(MANIFESTS, [{
+            "doc_id": f"epoch-{epoch}", "epoch": epoch, "corpus_version": corpus_version,
+            "pinned_version": pinned_version, "experience_version": experience_version,
+            "config_hash": config_hash, "input": input_desc, "counts": json.dumps(counts, sort_keys=True),
+            "created_at": now(),
+        }])
+
+    def snapshots(self) -> list[dict]:
+        """Every corpus version with its row count and the tags pointing at it."""
+        tbl = self.table(CORPUS)
+        tags: dict[int, list[str]] = {}
+        for name, info in tbl.tags.list().items():
+            tags.setdefault(info["version"], []).append(name)
+        out = []
+        for v in tbl.list_versions():
+            ver = v["version"]
+            rows = int(v.get("metadata", {}).get("total_rows", -1))
+            out.append({"version": ver, "rows": rows, "tags": sorted(tags.get(ver, [])),
+                        "timestamp": v["timestamp"].isoformat()})
+        return out

@@ -1,0 +1,82 @@
+"""Text helpers shared by every stage: normalisation, content ids, sentences, citations, token F1."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import unicodedata
+from collections import Counter
+
+_WS = re.compile(r"\s+")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_PUNCT = frozenset(string.punctuation)
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def normalize(text: str) -> str:
+    """Canonical form used for content addressing: NFKC, collapsed white space, stripped."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def content_id(text: str) -> str:
+    """sha256 of the normalised text: the same content always gets the same id (never hash()/uuid4)."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def cited_numbers(answer: str) -> list[int]:
+    """Citation markers [n] in order of first appearance, without repeats."""
+    seen: dict[int, None] = {}
+    for m in _CITE.finditer(answer):
+        seen.setdefault(int(m.group(1)), None)
+    return list(seen)
+
+
+def strip_citations(text: str) -> str:
+    return _WS.sub(" ", _CITE.sub("", text)).replace(" .", ".").replace(" ,", ",").strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split an answer into sentences (citations removed); never returns an empty list for non-empty text."""
+    clean = strip_citations(text)
+    parts = [p.strip() for p in _SENT.split(clean) if p.strip()]
+    # Fragments without a letter or digit carry nothing to ground.
+    parts = [p for p in parts if any(ch.isalnum() for ch in p)]
+    return parts or ([clean] if clean else [])
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD answer normalisation: lower, no punctuation, no articles, single spaces."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    p = normalize_answer(strip_citations(prediction))
+    return float(any(p == normalize_answer(g) for g in golds))
+
+
+def token_f1(prediction: str, golds: list[str]) -> float:
+    """Max over gold answers of SQuAD token F1."""
+    pred = normalize_answer(strip_citations(prediction)).split()
+    best = 0.0
+    for g in golds:
+        gold = normalize_answer(g).split()
+        common = Counter(pred) & Counter(gold)
+        same = sum(common.values())
+        if not pred or not gold:
+            best = max(best, float(pred == gold))
+            continue
+        if same == 0:
+            continue
+        precision, recall = same / len(pred), same / len(gold)
+        best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def contains_answer(text: str, golds: list[str]) -> bool:
+    """True if any gold answer appears in the text after SQuAD normalisation."""
+    t = f" {normalize_answer(text)} "
+    return any(normalize_answer(g) and f" {normalize_answer(g)} " in t for g in golds)
