@@ -10,7 +10,6 @@ run can be repeated exactly. The best checkpoint on a dev slice of the *training
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from pathlib import Path

@@ -1,0 +1,96 @@
+"""Epochs on a real LanceDB with fake models (the real-model run is in test_real_models.py)."""
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bidirag.epoch import run_epoch
+from bidirag.ingest import ingest
+from bidirag.store import CORPUS, EXPERIENCE, Store
+from pipelines.bidirectional import build
+from tests.conftest import write_log
+
+
+def _store(cfg):
+    return Store(cfg.store.uri, dim=384)
+
+
+def test_ingest_is_idempotent(fake_cfg, corpus_file):
+    first = ingest(fake_cfg, corpus_file, progress=False)
+    again = ingest(fake_cfg, corpus_file, progress=False)
+    assert first["inserted"] == 5 and again["inserted"] == 0 and again["already_present"] == 5
+    assert again["version"] == first["version"]
+
+
+def test_epoch_commits_one_version_tags_it_and_writes_report(fake_cfg, corpus_file, query_log):
+    ingest(fake_cfg, corpus_file, progress=False)
+    v_before = _store(fake_cfg).table(CORPUS).version
+    rep = run_epoch(fake_cfg, query_log, run_name="t", progress=False)
+    st = _store(fake_cfg)
+    assert rep["written"] > 0
+    assert st.table(CORPUS).version == v_before + 1 == rep["snapshot_version"]
+    assert st.table(CORPUS).tags.list()["epoch-1"]["version"] == rep["snapshot_version"]
+    saved = json.loads((Path(rep["report_dir"]) / "report.json").read_text())
+    for key in ("queries", "dead_lettered", "accepted", "rejected_by_check", "deduplicated", "written",
+                "snapshot_version", "tag", "stage_seconds"):
+        assert key in saved
+    # the uncited answer fails attribution and becomes a critique, never a corpus row
+    assert rep["rejected_by_check"]["attribution"] == 1
+    assert st.table(EXPERIENCE).count_rows() == 1
+    rows = st.table(CORPUS).to_arrow().to_pylist()
+    written = [r for r in rows if r["origin"] == "writeback"]
+    assert len(written) == rep["written"]
+    assert all(r["epoch"] == 1 and r["query_id"] and r["source_doc_ids"] and r["grounding"] is not None
+               for r in written)
+
+
+def test_rerunning_the_same_input_writes_nothing_new(fake_cfg, corpus_file, query_log):
+    ingest(fake_cfg, corpus_file, progress=False)
+    first = run_epoch(fake_cfg, query_log, run_name="a", progress=False)
+    st = _store(fake_cfg)
+    rows, exp = st.table(CORPUS).count_rows(), st.table(EXPERIENCE).count_rows()
+    second = run_epoch(fake_cfg, query_log, run_name="b", progress=False)
+    st = _store(fake_cfg)
+    assert second["written"] == 0 and second["snapshot_version"] == first["snapshot_version"]
+    assert st.table(CORPUS).count_rows() == rows and st.table(EXPERIENCE).count_rows() == exp
+    assert second["epoch"] == 2 and st.table(CORPUS).tags.list()["epoch-2"]["version"] == first["snapshot_version"]
+
+
+def test_within_epoch_duplicates_are_written_once(fake_cfg, tmp_path):
+    long_doc = ("The Eiffel Tower is in Paris. It was designed by the company of Gustave Eiffel and finished "
+                "for the 1889 World's Fair, and millions of visitors climb it every single year.")
+    p = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"text": [long_doc]}), p)
+    ingest(fake_cfg, p, progress=False)
+    log = write_log(tmp_path / "dup.jsonl", [
+        {"query_id": "x1", "text": "Tell me about the Eiffel Tower"},
+        {"query_id": "x2", "text": "Eiffel Tower facts please"},
+    ])
+    rep = run_epoch(fake_cfg, log, run_name="d", progress=False)
+    assert rep["accepted"] == 2 and rep["deduplicated"] == 1 and rep["written"] == 1
+
+
+def test_bad_lines_are_counted_and_the_epoch_goes_on(fake_cfg, corpus_file, tmp_path):
+    ingest(fake_cfg, corpus_file, progress=False)
+    log = write_log(tmp_path / "bad.jsonl", [{"query_id": "ok", "text": "What is the capital of Poland?"},
+                                             b"garbage\n", b"\xff\n"])
+    rep = run_epoch(fake_cfg, log, run_name="bad", progress=False)
+    assert rep["queries"] == 1 and rep["dead_lettered"] == 2
+
+
+def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file, query_log):
+    ingest(fake_cfg, corpus_file, progress=False)
+
+    def broken(cfg, pinned, exp):
+        p = build(cfg, pinned, exp)
+
+        def boom(records):
+            raise RuntimeError("model exploded")
+
+        p.stages[1].process_active = boom
+        return p
+
+    rep = run_epoch(fake_cfg, query_log, run_name="boom", progress=False, builder=broken)
+    assert rep["failed"] == 5 and rep["written"] == 0

@@ -1,0 +1,40 @@
+from bidirag.text import (
+    cited_numbers,
+    contains_answer,
+    content_id,
+    exact_match,
+    split_sentences,
+    strip_citations,
+    token_f1,
+)
+
+
+def test_content_id_is_sha256_of_normalized_text():
+    assert content_id("  Hello   world ") == content_id("Hello world")
+    assert content_id("Hello world") != content_id("hello world")
+    assert len(content_id("x")) == 64
+
+
+def test_citations_in_first_appearance_order_without_repeats():
+    assert cited_numbers("A [2] b [1] c [2].") == [2, 1]
+    assert cited_numbers("no citations") == []
+    assert strip_citations("Paris [1], France [2].") == "Paris, France."
+
+
+def test_split_sentences_drops_citations_and_empty_fragments():
+    assert split_sentences("It was 1889 [1]. Paris is in France [2]. [3]") == [
+        "It was 1889.", "Paris is in France."]
+    assert split_sentences("one sentence") == ["one sentence"]
+
+
+def test_token_f1_and_em_hand_computed():
+    # pred tokens: denver broncos won ; gold: denver broncos -> P=2/3 R=1 F1=0.8
+    assert abs(token_f1("Denver Broncos won", ["Denver Broncos"]) - 0.8) < 1e-9
+    assert exact_match("The Denver Broncos.", ["Denver Broncos"]) == 1.0
+    assert token_f1("Paris", ["London", "paris"]) == 1.0
+    assert token_f1("nothing", ["Paris"]) == 0.0
+
+
+def test_contains_answer_matches_whole_tokens():
+    assert contains_answer("It opened in 1889 in Paris.", ["1889"])
+    assert not contains_answer("It opened in 18890.", ["1889"])
