@@ -46,6 +46,16 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from bidirag.evaluation.harness import run_eval
+
+    res = run_eval(_config(args), args.out, systems=args.systems.split(","),
+                   seeds=[int(x) for x in args.seeds.split(",")], n_queries=args.queries_per_seed,
+                   epochs=args.epochs, progress=not args.quiet)
+    print((Path(args.out) / "eval.md").read_text() if not args.json else json.dumps(res["systems"]))
+    return 0
+
+
 def cmd_snapshots(args) -> int:
     from bidirag.models import handlers
     from bidirag.store import Store
@@ -121,6 +131,14 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--queries", required=True, help="query log (.jsonl or .parquet)")
     sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
     sp.set_defaults(fn=cmd_run)
+    sp = sub.add_parser("eval", help="compare systems on SQuAD rag_eval articles; writes eval.json/eval.md")
+    common(sp)
+    sp.add_argument("--out", default="runs/eval")
+    sp.add_argument("--systems", default="standard,naive,bidirectional")
+    sp.add_argument("--seeds", default="42,43,44")
+    sp.add_argument("--queries-per-seed", type=int, default=100)
+    sp.add_argument("--epochs", type=int, default=1)
+    sp.set_defaults(fn=cmd_eval)
     sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
     common(sp)
     sp.set_defaults(fn=cmd_snapshots)

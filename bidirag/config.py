@@ -86,6 +86,17 @@ class DedupConfig(_Strict):
                                                             "this to an earlier one are dropped.")
 
 
+class WritebackConfig(_Strict):
+    mode: Literal["bidirectional", "naive", "none"] = Field(
+        "bidirectional", description="bidirectional = write answers that pass the checks; naive = write every "
+                                     "answer (baseline); none = standard RAG, never writes (baseline).")
+
+
+class ExperienceConfig(_Strict):
+    top_m: int = Field(2, ge=0, le=20, description="Most similar past critiques put in the prompt as "
+                                                   "warnings (0 disables the experience store).")
+
+
 class InputConfig(_Strict):
     max_query_chars: int = Field(2000, ge=1, description="Longer queries are dead-lettered.")
     max_line_bytes: int = Field(1_000_000, ge=1, description="Longer log lines are dead-lettered unread.")
@@ -106,6 +117,8 @@ class Config(_Strict):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig, description="Retrieval.")
     acceptance: AcceptanceConfig = Field(default_factory=AcceptanceConfig, description="Write-back checks.")
     dedup: DedupConfig = Field(default_factory=DedupConfig, description="Within-epoch dedup.")
+    writeback: WritebackConfig = Field(default_factory=WritebackConfig, description="Write-back policy.")
+    experience: ExperienceConfig = Field(default_factory=ExperienceConfig, description="Experience store.")
     input: InputConfig = Field(default_factory=InputConfig, description="Query-log limits.")
     store: StoreConfig = Field(default_factory=StoreConfig, description="Store location.")
     run: RunConfig = Field(default_factory=RunConfig, description="Run settings.")

@@ -48,8 +48,8 @@ def critique_row(r: dict, epoch: int, cfg: Config) -> dict:
 
 
 def _verdict_line(r: dict) -> str:
-    keep = ("query_id", "text", "status", "failed_check", "reason", "answer", "clean_text", "scores",
-            "cited_doc_ids")
+    keep = ("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
+            "scores", "cited_doc_ids", "warnings")
     out = {k: r.get(k) for k in keep}
     out["retrieved"] = [d["doc_id"] for d in r.get("retrieved", [])]
     return json.dumps(out, ensure_ascii=False)
@@ -97,8 +97,11 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
         bar.close()
         runner.finish(pipeline, candidates)
         rows = []
+        writes = cfg.writeback.mode != "none"
         for r in candidates:
-            if r["status"] == "deduplicated":
+            if not writes:
+                r["status"] = "answered"
+            elif r["status"] == "deduplicated":
                 counts["deduplicated"] += 1
             else:
                 rows.append(corpus_row(r, epoch, cfg))
@@ -118,7 +121,8 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
         "dead_lettered": dead.count,
         "generated": counts["generated"],
         "failed": counts["failed"],
-        "accepted": len(candidates),
+        "accepted": len(candidates) if writes else 0,
+        "mode": cfg.writeback.mode,
         "rejected_by_check": {c: rejected_by_check.get(c, 0) for c in ("grounding", "attribution", "novelty")},
         "deduplicated": counts["deduplicated"],
         "written": written,

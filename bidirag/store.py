@@ -85,6 +85,7 @@ class Hit:
     doc_id: str
     text: str
     distance: float   # cosine distance = 1 - cos
+    extra: dict | None = None
 
 
 class Store:
@@ -132,19 +133,23 @@ class Store:
         tbl.checkout(version)
         return tbl
 
-    def search(self, tbl, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Batched top-k cosine search: one list of hits per query vector, best first."""
+    def search(self, tbl, vectors: np.ndarray, k: int, columns: tuple[str, ...] = ("text",)) -> list[list[Hit]]:
+        """Batched top-k cosine search: one list of hits per query vector, best first.
+
+        `Hit.text` is the first of `columns`; all of them are in `Hit.extra`."""
         if len(vectors) == 0:
             return []
         if tbl.count_rows() == 0:
             return [[] for _ in range(len(vectors))]
         res = (tbl.search([v for v in vectors.astype(np.float32)]).metric("cosine").limit(k)
-               .select(["doc_id", "text", "_distance"]).to_arrow())
+               .select(["doc_id", *columns, "_distance"]).to_arrow())
         out: list[list[Hit]] = [[] for _ in range(len(vectors))]
         qi = res.column("query_index").to_pylist() if len(vectors) > 1 else [0] * res.num_rows
-        for q, d, t, dist in zip(qi, res.column("doc_id").to_pylist(), res.column("text").to_pylist(),
-                                 res.column("_distance").to_pylist(), strict=True):
-            out[q].append(Hit(d, t, float(dist)))
+        cols = {c: res.column(c).to_pylist() for c in columns}
+        for j, (q, d, dist) in enumerate(zip(qi, res.column("doc_id").to_pylist(),
+                                             res.column("_distance").to_pylist(), strict=True)):
+            extra = {c: cols[c][j] for c in columns}
+            out[q].append(Hit(d, extra[columns[0]], float(dist), extra))
         for hits in out:
             hits.sort(key=lambda h: (h.distance, h.doc_id))
         return out
@@ -166,6 +171,8 @@ class Store:
 
         Nothing new -> no commit (the version does not move)."""
         tbl = self.table(name)
+        # merge_insert inserts every unmatched source row, so repeated keys in one batch would duplicate
+        rows = list({r["doc_id"]: r for r in reversed(rows)}.values())[::-1]
         if not rows:
             return 0, tbl.version
         data = pa.Table.from_pylist(rows, schema=tbl.schema)

@@ -8,11 +8,13 @@ from bidirag.stages.dedup import NearDuplicateFilter
 from bidirag.stages.rag import Generate, Retrieve, Validate
 
 
-def build(cfg: Config, pinned_version: int, experience_version: int | None = None,
-          critiques: int = 0) -> Pipeline:
-    return Pipeline(
-        name="bidirectional",
-        stages=[Retrieve(cfg, pinned_version, experience_version, critiques), Generate(cfg),
-                Validate(cfg, pinned_version)],
-        global_stages=[NearDuplicateFilter(cfg.dedup.max_cosine)],
-    )
+def build(cfg: Config, pinned_version: int, experience_version: int | None = None) -> Pipeline:
+    """`writeback.mode` picks the system: bidirectional (checks + experience + dedup), naive (scores are
+    recorded but every answer passes), none (standard RAG: retrieve + generate only)."""
+    mode = cfg.writeback.mode
+    critiques = cfg.experience.top_m if mode == "bidirectional" else 0
+    stages = [Retrieve(cfg, pinned_version, experience_version, critiques), Generate(cfg)]
+    if mode != "none":
+        stages.append(Validate(cfg, pinned_version, enforce=mode == "bidirectional"))
+    dedup = [NearDuplicateFilter(cfg.dedup.max_cosine)] if mode == "bidirectional" else []
+    return Pipeline(name=f"rag-{mode}", stages=stages, global_stages=dedup)

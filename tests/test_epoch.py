@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from bidirag.epoch import run_epoch
 from bidirag.ingest import ingest
 from bidirag.store import CORPUS, EXPERIENCE, Store
+from bidirag.text import content_id
 from pipelines.bidirectional import build
 from tests.conftest import write_log
 
@@ -94,3 +95,31 @@ def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file
 
     rep = run_epoch(fake_cfg, query_log, run_name="boom", progress=False, builder=broken)
     assert rep["failed"] == 5 and rep["written"] == 0
+
+
+def test_critiques_are_retrieved_into_later_prompts(fake_cfg, corpus_file, query_log, tmp_path):
+    ingest(fake_cfg, corpus_file, progress=False)
+    run_epoch(fake_cfg, query_log, run_name="e1", progress=False)   # q5 fails attribution -> critique
+    log = write_log(tmp_path / "later.jsonl", [{"query_id": "z", "text": "unanswerable: who was Tesla really?"}])
+    rep = run_epoch(fake_cfg, log, run_name="e2", progress=False)
+    v = json.loads((Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()[0])
+    assert v["warnings"] and "rejected" in v["warnings"][0]
+    off = fake_cfg.model_copy(update={"experience": fake_cfg.experience.model_copy(update={"top_m": 0})})
+    rep = run_epoch(off, log, run_name="e3", progress=False)
+    v = json.loads((Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()[0])
+    assert not v["warnings"]
+
+
+def test_naive_writes_every_answer_and_standard_writes_nothing(fake_cfg, corpus_file, query_log):
+    ingest(fake_cfg, corpus_file, progress=False)
+    naive = fake_cfg.model_copy(update={"writeback": fake_cfg.writeback.model_copy(update={"mode": "naive"})})
+    seed_ids = {r["doc_id"] for r in _store(fake_cfg).table(CORPUS).to_arrow().to_pylist()}
+    rep = run_epoch(naive, query_log, run_name="n", progress=False)
+    assert rep["accepted"] == rep["generated"] == 5 and sum(rep["rejected_by_check"].values()) == 0
+    verdicts = [json.loads(x) for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()]
+    new_texts = {content_id(v["clean_text"]) for v in verdicts} - seed_ids
+    assert rep["written"] == len(new_texts) and rep["deduplicated"] == 0
+    std = fake_cfg.model_copy(update={"writeback": fake_cfg.writeback.model_copy(update={"mode": "none"})})
+    before = _store(fake_cfg).table(CORPUS).version
+    rep = run_epoch(std, query_log, run_name="s", progress=False)
+    assert rep["written"] == 0 and _store(fake_cfg).table(CORPUS).version == before

@@ -46,3 +46,10 @@ def test_dimension_mismatch_is_a_clear_error(tmp_path):
     Store(tmp_path / "s", dim=4).init()
     with pytest.raises(StoreError, match="4-d vectors"):
         Store(tmp_path / "s", dim=8).table(CORPUS)
+
+
+def test_repeated_keys_in_one_batch_are_inserted_once(tmp_path):
+    st = Store(tmp_path / "s", dim=4)
+    st.init()
+    n, _ = st.insert_new(CORPUS, [_row(0, [1, 0, 0, 0]), _row(0, [1, 0, 0, 0]), _row(1, [0, 1, 0, 0])])
+    assert n == 2 and st.table(CORPUS).count_rows() == 2

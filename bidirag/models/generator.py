@@ -51,6 +51,7 @@ class TransformersGenerator:
         self.threads = threads
         self._model = None
         self._tok = None
+        self._memo: dict[str, str] = {}   # greedy decoding is deterministic: never decode a prompt twice
 
     @property
     def model_id(self) -> str:
@@ -86,7 +87,11 @@ class TransformersGenerator:
             raise RuntimeError("TransformersGenerator.setup() must be called before generate()")
         texts = [self.render(p) for p in prompts]
         out: list[str] = [""] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        greedy = self.temperature <= 0
+        todo = [i for i in range(len(texts)) if not (greedy and texts[i] in self._memo)]
+        for i in set(range(len(texts))) - set(todo):
+            out[i] = self._memo[texts[i]]
+        order = sorted(todo, key=lambda i: len(texts[i]))
         torch.manual_seed(self.seed)
         for s in range(0, len(order), self.batch_size):
             idx = order[s:s + self.batch_size]
@@ -99,6 +104,8 @@ class TransformersGenerator:
             new = gen[:, enc["input_ids"].shape[1]:]
             for i, seq in zip(idx, self._tok.batch_decode(new, skip_special_tokens=True), strict=True):
                 out[i] = finish_answer(self.answer_prefix + seq)
+                if greedy and len(self._memo) < 200_000:
+                    self._memo[texts[i]] = out[i]
         return out
 
     def teardown(self) -> None:

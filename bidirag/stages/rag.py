@@ -24,6 +24,10 @@ def clean_answer(answer: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def critique_text(c: dict) -> str:
+    return f'For "{c["query"][:200]}" the answer "{clean_answer(c["answer"])[:200]}" was rejected: {c["reason"]}'
+
+
 class Retrieve(Stage):
     """Top-k from the corpus snapshot pinned at the start of the epoch (batched multi-vector search)."""
 
@@ -53,9 +57,9 @@ class Retrieve(Stage):
             r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance} for x in h]
             r["query_vector"] = v.tolist()
         if self._exp is not None:
-            crit = self._store.search(self._exp, qv, self.critiques)
+            crit = self._store.search(self._exp, qv, self.critiques, columns=("query", "answer", "reason"))
             for r, c in zip(records, crit, strict=True):
-                r["warnings"] = [x.text for x in c]
+                r["warnings"] = [critique_text(x.extra) for x in c]
 
 
 class Generate(Stage):
@@ -82,10 +86,11 @@ class Validate(Stage):
 
     name = "validate"
 
-    def __init__(self, cfg: Config, pinned_version: int) -> None:
+    def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True) -> None:
         super().__init__(cfg.models.nli.batch_size, cfg.models.nli.resources)
         self.cfg = cfg
         self.pinned_version = pinned_version
+        self.enforce = enforce
 
     def setup(self) -> None:
         self._nli = handlers.nli(self.cfg.models.nli)
@@ -126,7 +131,8 @@ class Validate(Stage):
             r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited
                                   if 1 <= c <= len(r["retrieved"])]
             r["nli"] = self._nli.model_id
-            if failed:
+            r["would_fail"] = failed
+            if failed and self.enforce:
                 r["status"], r["failed_check"] = "rejected", failed
                 r["reason"] = checks.reason(failed, scores[failed], thresholds[failed])
             else:
