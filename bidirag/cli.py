@@ -56,6 +56,56 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _store(cfg):
+    from bidirag.models import handlers
+    from bidirag.store import Store
+
+    return Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+
+
+def cmd_replay(args) -> int:
+    from bidirag.replay import replay
+
+    res = replay(_config(args), args.log, since=args.since, until=args.until, epoch_size=args.epoch_size,
+                 progress=not args.quiet)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from bidirag import ops
+
+    d = ops.diff(_store(_config(args)), args.ref_from, args.ref_to, table=args.table, limit=args.limit)
+    print(json.dumps(d, indent=1, default=str) if args.json else ops.format_diff(d))
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from bidirag import ops
+
+    print(json.dumps(ops.promote(_store(_config(args)), args.ref, reason=args.reason, force=args.force,
+                                 table=args.table)))
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from bidirag import ops
+
+    print(json.dumps(ops.rollback(_store(_config(args)), reason=args.reason, table=args.table,
+                                  restore_head=not args.tag_only)))
+    return 0
+
+
+def cmd_gc(args) -> int:
+    from bidirag import ops
+    from bidirag.store import CORPUS, EXPERIENCE
+
+    st = _store(_config(args))
+    for t in (CORPUS, EXPERIENCE):
+        print(json.dumps(ops.gc(st, args.keep, table=t)))
+    return 0
+
+
 def cmd_snapshots(args) -> int:
     from bidirag.models import handlers
     from bidirag.store import Store
@@ -143,6 +193,38 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(fn=cmd_snapshots)
 
+    sp = sub.add_parser("replay", help="replay query logs epoch by epoch (resumable)")
+    common(sp)
+    sp.add_argument("--log", required=True, help="a log file, a folder of logs, or a quoted glob")
+    sp.add_argument("--since", help="ISO 8601 start of the time window (inclusive)")
+    sp.add_argument("--until", help="ISO 8601 end of the time window (exclusive)")
+    sp.add_argument("--epoch-size", type=int, default=500, help="queries per epoch")
+    sp.set_defaults(fn=cmd_replay)
+    sp = sub.add_parser("diff", help="docs added/removed between two snapshots (versions or tags)")
+    common(sp)
+    sp.add_argument("ref_from")
+    sp.add_argument("ref_to")
+    sp.add_argument("--table", default="corpus")
+    sp.add_argument("--limit", type=int, default=None, help="at most this many rows per side")
+    sp.set_defaults(fn=cmd_diff)
+    sp = sub.add_parser("promote", help="move the `production` tag to a snapshot")
+    common(sp)
+    sp.add_argument("ref")
+    sp.add_argument("--reason", default="")
+    sp.add_argument("--force", action="store_true", help="allow promoting a snapshot older than production")
+    sp.add_argument("--table", default="corpus")
+    sp.set_defaults(fn=cmd_promote)
+    sp = sub.add_parser("rollback", help="go back to the previously promoted snapshot")
+    common(sp)
+    sp.add_argument("--reason", default="")
+    sp.add_argument("--table", default="corpus")
+    sp.add_argument("--tag-only", action="store_true", help="move the tag but leave the table head as is")
+    sp.set_defaults(fn=cmd_rollback)
+    sp = sub.add_parser("gc", help="compact and delete old versions (tagged versions are kept)")
+    common(sp)
+    sp.add_argument("--keep", type=int, required=True, help="newest versions to keep")
+    sp.set_defaults(fn=cmd_gc)
+
     dp = sub.add_parser("data", help="offline datasets").add_subparsers(dest="data_cmd", required=True)
     sp = dp.add_parser("fetch", help="prepare a dataset (squad)")
     sp.add_argument("name", choices=["squad"])
@@ -174,15 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.data.querylog import QueryLogError
     from bidirag.ingest import IngestError
     from bidirag.models.nli import LabelOrderError
+    from bidirag.ops import OpsError
     from bidirag.store import StoreError
 
     try:
         return args.fn(args)
-    except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, FileNotFoundError) as e:
+    except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError,
+            FileNotFoundError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bidirag: interrupted; nothing of the current epoch was committed", file=sys.stderr)
+        print("bidirag: interrupted; nothing of the current epoch was committed. Committed epochs stay; "
+              "`bidirag replay` resumes after the last one.", file=sys.stderr)
         return 130
 
 

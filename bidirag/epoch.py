@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -55,8 +56,10 @@ def _verdict_line(r: dict) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
-def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, progress: bool = True,
-              builder=None) -> dict:
+def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str | None = None,
+              progress: bool = True, builder=None, input_desc: str | None = None,
+              dead: DeadLetter | None = None) -> dict:
+    """One epoch. `queries` is a log file, or already-read records (then `dead` counts the bad ones)."""
     t_start = time.perf_counter()
     if builder is None:
         from pipelines.bidirectional import build as builder
@@ -70,13 +73,20 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
     run_name = run_name or time.strftime("run-%Y%m%d-%H%M%S")
     run_dir = Path(cfg.run.runs_dir) / run_name / f"epoch-{epoch}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    dead = DeadLetter(run_dir / "dead_letter.jsonl")
+    if isinstance(queries, str | Path):
+        dead = DeadLetter(run_dir / "dead_letter.jsonl")
+        records = read_log(queries, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes)
+        input_desc = input_desc or str(queries)
+    else:
+        dead = dead or DeadLetter(None)
+        records = iter(queries)
+        input_desc = input_desc or "records"
+    dead_before = dead.count
     runner = LocalRunner()
     counts: Counter = Counter()
     rejected_by_check: Counter = Counter()
     candidates, critiques = [], []
     bar = tqdm(desc=f"epoch {epoch}", unit="q", disable=not progress)
-    records = read_log(queries, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes)
     with (run_dir / "verdicts.jsonl").open("w", encoding="utf-8") as vf:
         for batch in runner.stream(pipeline, batched(records, cfg.run.batch_size)):
             for r in batch:
@@ -93,7 +103,7 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
                     counts["failed"] += 1
                 vf.write(_verdict_line(r) + "\n")
             bar.update(len(batch))
-            bar.set_postfix(accepted=len(candidates), dead=dead.count)
+            bar.set_postfix(accepted=len(candidates), dead=dead.count - dead_before)
         bar.close()
         runner.finish(pipeline, candidates)
         rows = []
@@ -106,7 +116,8 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
             else:
                 rows.append(corpus_row(r, epoch, cfg))
             vf.write(_verdict_line(r) + "\n")
-    dead.close()
+    if isinstance(queries, str | Path):
+        dead.close()
     t = time.perf_counter()
     written, version = store.insert_new(CORPUS, rows)
     store.tag(CORPUS, f"epoch-{epoch}", version)
@@ -116,9 +127,9 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
     report = {
         "epoch": epoch,
         "run": run_name,
-        "input": str(queries),
+        "input": input_desc,
         "queries": counts["queries"],
-        "dead_lettered": dead.count,
+        "dead_lettered": dead.count - dead_before,
         "generated": counts["generated"],
         "failed": counts["failed"],
         "accepted": len(candidates) if writes else 0,
@@ -136,7 +147,7 @@ def run_epoch(cfg: Config, queries: str | Path, run_name: str | None = None, pro
         "wall_seconds": round(time.perf_counter() - t_start, 2),
         "report_dir": str(run_dir),
     }
-    store.record_manifest(epoch, version, pinned, exp_version_new, cfg.digest(), str(queries),
+    store.record_manifest(epoch, version, pinned, exp_version_new, cfg.digest(), input_desc,
                           {k: report[k] for k in ("queries", "dead_lettered", "accepted", "deduplicated",
                                                   "written", "critiques_written")})
     (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
