@@ -151,6 +151,11 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
                           {k: report[k] for k in ("queries", "dead_lettered", "accepted", "deduplicated",
                                                   "written", "critiques_written")})
     (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    from bidirag.htmlreport import write_epoch_html
+
+    report["html"] = str(write_epoch_html(store, report, {
+        "grounding": cfg.acceptance.grounding_threshold, "attribution": cfg.acceptance.attribution_threshold,
+        "novelty": cfg.acceptance.novelty_threshold}))
     return report
 
 
@@ -169,6 +174,6 @@ def format_report(rep: dict) -> str:
         f"(pinned at start: {rep['pinned_version']})",
         "  stage seconds       " + ", ".join(f"{k} {v:.1f}" for k, v in rep["stage_seconds"].items()),
         f"  wall seconds        {rep['wall_seconds']:.1f}",
-        f"  report              {rep['report_dir']}/report.json",
+        f"  report              {rep['report_dir']}/report.json (+ report.html)",
     ]
     return "\n".join(lines)
