@@ -15,7 +15,8 @@ def _config(args):
     from bidirag.config import load_config
 
     paths = args.config or ([DEFAULT_CONFIG] if Path(DEFAULT_CONFIG).exists() else [])
-    return load_config(*paths, overrides=args.set)
+    extra = [f"run.runner={args.runner}"] if getattr(args, "runner", None) else []
+    return load_config(*paths, overrides=list(args.set) + extra)
 
 
 def cmd_init(args) -> int:
@@ -180,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--queries", required=True, help="query log (.jsonl or .parquet)")
     sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
+    sp.add_argument("--runner", choices=["local", "ray", "beam"], help="override run.runner")
     sp.set_defaults(fn=cmd_run)
     sp = sub.add_parser("eval", help="compare systems on SQuAD rag_eval articles; writes eval.json/eval.md")
     common(sp)

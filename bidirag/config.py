@@ -106,10 +106,29 @@ class StoreConfig(_Strict):
     uri: str = Field("runs/store", description="LanceDB directory.")
 
 
+class RayConfig(_Strict):
+    address: str | None = Field(None, description="Ray cluster address (e.g. 'auto' or 'ray://head:10001'); "
+                                                  "None starts a local cluster.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a locally started cluster (None = all).")
+    max_in_flight: int = Field(4, ge=1, le=1024, description="Batches submitted ahead of the one being read; "
+                                                            "bounds driver memory.")
+    batch_timeout_s: float = Field(1800, gt=0, description="A batch not done by then is failed (its records "
+                                                           "are dead-lettered with the timeout).")
+
+
+class BeamConfig(_Strict):
+    options: list[str] = Field(default_factory=list, description="Beam pipeline options passed through, "
+                                                                 "e.g. ['--runner=FlinkRunner', ...].")
+    min_batch_size: int = Field(1, ge=1, description="BatchElements lower bound.")
+
+
 class RunConfig(_Strict):
     runs_dir: str = Field("runs", description="Where epoch reports, verdicts and dead letters go.")
     batch_size: int = Field(32, ge=1, le=100_000, description="Records per batch through the pipeline.")
-    runner: Literal["local"] = Field("local", description="Execution engine.")
+    runner: Literal["local", "ray", "beam"] = Field("local", description="Execution engine: local "
+                                                                         "(in-process), ray or beam.")
+    ray: RayConfig = Field(default_factory=RayConfig, description="Ray runner settings.")
+    beam: BeamConfig = Field(default_factory=BeamConfig, description="Beam runner settings.")
 
 
 class Config(_Strict):

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, batched, read_log
 from bidirag.models import handlers
-from bidirag.runners.local import LocalRunner
+from bidirag.runners import make_runner
 from bidirag.stages.rag import model_ids
 from bidirag.store import CORPUS, EXPERIENCE, Store, now
 from bidirag.text import content_id
@@ -82,7 +82,7 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
         records = iter(queries)
         input_desc = input_desc or "records"
     dead_before = dead.count
-    runner = LocalRunner()
+    runner = make_runner(cfg)
     counts: Counter = Counter()
     rejected_by_check: Counter = Counter()
     candidates, critiques = [], []
@@ -143,7 +143,9 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
         "tag": f"epoch-{epoch}",
         "experience_version": exp_version_new,
         "config_hash": cfg.digest(),
-        "stage_seconds": {k: round(v, 2) for k, v in runner.stage_seconds.items()},
+        "stage_seconds": {k: round(v, 2) for k, v in runner.stage_seconds.items()
+                          if not k.endswith((".errors", ".retries"))},
+        "stage_errors": {k: int(v) for k, v in runner.stage_seconds.items() if k.endswith((".errors", ".retries"))},
         "wall_seconds": round(time.perf_counter() - t_start, 2),
         "report_dir": str(run_dir),
     }

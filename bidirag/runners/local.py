@@ -1,8 +1,4 @@
-"""In-process runner: streams batches through the stages, times each stage, checks 1:1 alignment.
-
-A stage that raises on a batch fails those records (status 'failed', the error as reason); the job
-goes on with the next batch.
-"""
+"""In-process runner (the embedded default): streams batches through the stages one after another."""
 
 from __future__ import annotations
 
@@ -11,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from bidirag.pipeline import Pipeline
-from bidirag.stages.base import Record, check_aligned
+from bidirag.runners.common import apply_stage, number
+from bidirag.stages.base import Record
 
 
 class LocalRunner:
@@ -26,22 +23,10 @@ class LocalRunner:
         seq = 0
         try:
             for batch in batches:
-                for i, r in enumerate(batch):
-                    r.setdefault("status", "ok")
-                    r["_idx"], r["_seq"] = i, seq + i
+                number(batch, seq)
                 seq += len(batch)
                 for st in pipeline.stages:
-                    t = time.perf_counter()
-                    try:
-                        out = st.process_batch(batch)
-                        check_aligned(st.name, batch, out)
-                        batch = out
-                    except Exception as e:  # noqa: BLE001 - per-batch failure becomes data
-                        for r in batch:
-                            if r["status"] == "ok":
-                                r["status"], r["failed_check"] = "failed", st.name
-                                r["reason"] = f"{st.name} failed: {type(e).__name__}: {e}"[:500]
-                    self.stage_seconds[st.name] += time.perf_counter() - t
+                    batch = apply_stage(st, batch, self.stage_seconds)
                 yield batch
         finally:
             for st in pipeline.stages:
