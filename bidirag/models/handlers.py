@@ -39,13 +39,17 @@ def generator(cfg: GeneratorConfig):
             from bidirag.models.fakes import FakeGenerator
 
             return FakeGenerator()
-        from bidirag.models.generator import TransformersGenerator
+        from bidirag.models import generator as g
         from bidirag.models.prepare import generator_dir
 
-        return TransformersGenerator(cfg.path or generator_dir(), device=cfg.device,
-                                     max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                                     answer_prefix=cfg.answer_prefix, seed=cfg.seed,
-                                     temperature=cfg.temperature, max_doc_chars=cfg.max_doc_chars)
+        cls = {"transformers": g.TransformersGenerator, "vllm": g.VLLMGenerator,
+               "openai": g.OpenAIGenerator}[cfg.backend]
+        return cls(cfg.path or generator_dir(), max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
+                   answer_prefix=cfg.answer_prefix, seed=cfg.seed, temperature=cfg.temperature,
+                   max_doc_chars=cfg.max_doc_chars, device=cfg.device, dtype=cfg.dtype,
+                   max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb, endpoint=cfg.endpoint,
+                   model_name=cfg.model_name, api_key_env=cfg.api_key_env,
+                   request_timeout_s=cfg.request_timeout_s)
 
     return _cached("gen:" + cfg.model_dump_json(), make)
 
