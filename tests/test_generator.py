@@ -1,0 +1,48 @@
+from bidirag.models.generator import ChatGenerator, Prompt, finish_answer, render_user
+
+
+class _Tok:
+    def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
+        return "|".join(m["content"] for m in msgs) + "|assistant:"
+
+
+class Counting(ChatGenerator):
+    def _load(self):
+        pass
+
+    def _decode(self, texts):
+        self.calls.append(list(texts))
+        return [f"{len(t) % 7}] answer {i}." for i, t in enumerate(texts)]
+
+
+def _gen(**kw):
+    g = Counting("/nonexistent/model", **kw)
+    g._tok, g.calls = _Tok(), []
+    return g
+
+
+def test_prompt_numbers_docs_and_lists_warnings():
+    text = render_user(Prompt("Why?", ["alpha doc", "beta doc"], ["do not guess"]), max_doc_chars=5)
+    assert "[1] alpha" in text and "[2] beta " in text and "- do not guess" in text and "Question: Why?" in text
+    assert "alpha doc" not in text        # docs are cut to max_doc_chars
+
+
+def test_greedy_memo_decodes_each_distinct_prompt_once_and_keeps_order():
+    g = _gen()
+    ps = [Prompt("a", ["x"]), Prompt("b", ["y"]), Prompt("a", ["x"])]
+    first = g.generate(ps)
+    assert len(g.calls) == 1 and len(g.calls[0]) == 2       # the duplicate prompt is decoded once
+    assert first[0] == first[2] and first[0].startswith("According to [")
+    assert g.generate([ps[1]]) == [first[1]] and len(g.calls) == 1
+
+
+def test_sampling_is_never_memoised():
+    g = _gen(temperature=0.7)
+    g.generate([Prompt("a", ["x"])])
+    g.generate([Prompt("a", ["x"])])
+    assert len(g.calls) == 2
+
+
+def test_finish_answer_cuts_unfinished_sentence():
+    assert finish_answer("It was 1889. Then the tow") == "It was 1889."
+    assert finish_answer("One line\n\nsecond para") == "One line"
