@@ -105,7 +105,7 @@ class ChatGenerator:
         out = [self._memo.get(t, "") if greedy else "" for t in texts]
         todo = [i for i, t in enumerate(texts) if not (greedy and t in self._memo)]
         uniq = list(dict.fromkeys(texts[i] for i in todo))
-        for t, cont in zip(uniq, self._decode(uniq), strict=True):
+        for t, cont in zip(uniq, self._decode(uniq) if uniq else [], strict=True):
             ans = finish_answer(self.answer_prefix + cont)
             if greedy and len(self._memo) < 200_000:
                 self._memo[t] = ans
