@@ -107,6 +107,32 @@ def cmd_gc(args) -> int:
     return 0
 
 
+def cmd_distill(args) -> int:
+    from bidirag.distill import run_distill
+
+    rep = run_distill(_config(args), args.examples, run_name=args.run_name, progress=not args.quiet)
+    print(json.dumps(rep, indent=1))
+    return 0
+
+
+def cmd_units(args) -> int:
+    from bidirag import ops
+    from bidirag.store import UNITS
+
+    st = _store(_config(args))
+    if args.action == "drop":
+        st.drop(UNITS)
+        print("knowledge_units dropped; the corpus is untouched")
+    else:
+        if not args.ref:
+            raise ops.OpsError("`bidirag units restore` needs a version or tag, e.g. units-1")
+        tbl = st.table(UNITS)
+        v = ops.resolve(tbl, args.ref)
+        tbl.restore(v)
+        print(f"knowledge_units restored to v{v} (new head v{st.table(UNITS).version}); the corpus is untouched")
+    return 0
+
+
 def cmd_snapshots(args) -> int:
     from bidirag.models import handlers
     from bidirag.store import Store
@@ -191,6 +217,16 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--queries-per-seed", type=int, default=100)
     sp.add_argument("--epochs", type=int, default=1)
     sp.set_defaults(fn=cmd_eval)
+    sp = sub.add_parser("distill", help="WriteBack-RAG: distill labeled examples into knowledge units")
+    common(sp)
+    sp.add_argument("--examples", required=True, help="JSONL/Parquet with question (or text) and answers")
+    sp.add_argument("--run-name")
+    sp.set_defaults(fn=cmd_distill)
+    sp = sub.add_parser("units", help="manage the knowledge_units table without touching the corpus")
+    common(sp)
+    sp.add_argument("action", choices=["restore", "drop"])
+    sp.add_argument("ref", nargs="?", help="version or tag for restore (e.g. units-1)")
+    sp.set_defaults(fn=cmd_units)
     sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
     common(sp)
     sp.set_defaults(fn=cmd_snapshots)

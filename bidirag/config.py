@@ -80,6 +80,8 @@ class ModelsConfig(_Strict):
 
 class RetrievalConfig(_Strict):
     top_k: int = Field(3, ge=1, le=100, description="Docs retrieved per query and shown to the generator.")
+    use_units: bool = Field(True, description="Also search the knowledge_units table and merge its hits with "
+                                              "the corpus hits into one top-k by cosine distance.")
 
 
 class AcceptanceConfig(_Strict):
@@ -103,6 +105,21 @@ class WritebackConfig(_Strict):
 class ExperienceConfig(_Strict):
     top_m: int = Field(2, ge=0, le=20, description="Most similar past critiques put in the prompt as "
                                                    "warnings (0 disables the experience store).")
+
+
+class DistillConfig(_Strict):
+    top_k: int = Field(3, ge=1, le=100, description="Docs retrieved per labeled example (K).")
+    scorer: Literal["f1", "em", "contains"] = Field("f1", description="Answer score vs gold: token F1, exact "
+                                                                      "match, or gold-string containment.")
+    min_gain: float = Field(0.01, ge=-1, le=1, description="Utility gate: with-retrieval minus no-retrieval "
+                                                           "score must exceed this.")
+    min_with: float = Field(0.1, ge=0, le=1, description="Utility gate: with-retrieval score must exceed this.")
+    doc_margin: float = Field(0.01, ge=-1, le=1, description="Document gate: a doc alone must beat the "
+                                                             "no-retrieval score by more than this.")
+    fallback_docs: int = Field(2, ge=1, le=20, description="Docs kept by rank when none passes the doc gate.")
+    grounding_threshold: float = Field(0.65, ge=0, le=1, description="A unit must be entailed by its kept docs.")
+    novelty_threshold: float = Field(0.10, ge=0, le=1, description="Min 1 - max cosine to existing units.")
+    max_new_tokens: int = Field(96, ge=8, le=2048, description="Length cap of each distiller prompt's output.")
 
 
 class InputConfig(_Strict):
@@ -146,6 +163,7 @@ class Config(_Strict):
     dedup: DedupConfig = Field(default_factory=DedupConfig, description="Within-epoch dedup.")
     writeback: WritebackConfig = Field(default_factory=WritebackConfig, description="Write-back policy.")
     experience: ExperienceConfig = Field(default_factory=ExperienceConfig, description="Experience store.")
+    distill: DistillConfig = Field(default_factory=DistillConfig, description="WriteBack-RAG distillation.")
     input: InputConfig = Field(default_factory=InputConfig, description="Query-log limits.")
     store: StoreConfig = Field(default_factory=StoreConfig, description="Store location.")
     run: RunConfig = Field(default_factory=RunConfig, description="Run settings.")

@@ -20,7 +20,7 @@ from bidirag.data.querylog import DeadLetter, batched, read_log
 from bidirag.models import handlers
 from bidirag.runners import make_runner
 from bidirag.stages.rag import model_ids
-from bidirag.store import CORPUS, EXPERIENCE, Store, now
+from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
 from bidirag.text import content_id
 
 CRITIQUE_CHECKS = ("grounding", "attribution")   # novelty rejects are not generator mistakes
@@ -69,7 +69,8 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
     epoch = store.next_epoch()
     pinned = store.table(CORPUS).version
     exp_version = store.table(EXPERIENCE).version
-    pipeline = builder(cfg, pinned, exp_version)
+    units_version = store.table(UNITS).version
+    pipeline = builder(cfg, pinned, exp_version, units_version)
     run_name = run_name or time.strftime("run-%Y%m%d-%H%M%S")
     run_dir = Path(cfg.run.runs_dir) / run_name / f"epoch-{epoch}"
     run_dir.mkdir(parents=True, exist_ok=True)

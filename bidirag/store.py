@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-CORPUS, EXPERIENCE, MANIFESTS = "corpus", "experience", "manifests"
+CORPUS, EXPERIENCE, MANIFESTS, UNITS = "corpus", "experience", "manifests", "knowledge_units"
 STABLE_IDS = {"new_table_enable_stable_row_ids": "true"}
 
 
@@ -53,6 +53,27 @@ def experience_schema(dim: int) -> pa.Schema:
         pa.field("novelty", pa.float32()),
         pa.field("vector", pa.list_(pa.float32(), dim)),   # embedding of the query
         pa.field("epoch", pa.int32()),
+        pa.field("model_ids", pa.string()),
+        pa.field("config_hash", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+    ])
+
+
+def units_schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("text", pa.string()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+        pa.field("origin", pa.string()),            # knowledge_unit
+        pa.field("run", pa.int32()),
+        pa.field("example_id", pa.string()),
+        pa.field("question", pa.string()),
+        pa.field("source_doc_ids", pa.list_(pa.string())),
+        pa.field("evidence", pa.string()),
+        pa.field("utility_without", pa.float32()),
+        pa.field("utility_with", pa.float32()),
+        pa.field("grounding", pa.float32()),
+        pa.field("novelty", pa.float32()),
         pa.field("model_ids", pa.string()),
         pa.field("config_hash", pa.string()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
@@ -111,7 +132,7 @@ class Store:
 
     def table(self, name: str):
         schemas = {CORPUS: corpus_schema(self.dim), EXPERIENCE: experience_schema(self.dim),
-                   MANIFESTS: MANIFEST_SCHEMA}
+                   MANIFESTS: MANIFEST_SCHEMA, UNITS: units_schema(self.dim)}
         if name in self._names():
             tbl = self.db.open_table(name)
             if name != MANIFESTS:
@@ -125,7 +146,12 @@ class Store:
         return tbl
 
     def init(self) -> dict[str, int]:
-        return {n: self.table(n).version for n in (CORPUS, EXPERIENCE, MANIFESTS)}
+        return {n: self.table(n).version for n in (CORPUS, EXPERIENCE, MANIFESTS, UNITS)}
+
+    def drop(self, name: str) -> None:
+        """Drop a table (used for knowledge_units; the corpus is never dropped by bidirag)."""
+        if name in self._names():
+            self.db.drop_table(name)
 
     # ---- reads -------------------------------------------------------------------------------
     def pinned(self, name: str, version: int | str):
@@ -189,19 +215,21 @@ class Store:
             tbl.tags.create(tag, version)
 
     # ---- manifests ---------------------------------------------------------------------------
-    def manifests(self) -> list[dict]:
+    def manifests(self, kind: str = "epoch") -> list[dict]:
+        """Manifest rows of one kind: 'epoch' (corpus epochs) or 'units' (distillation runs)."""
         tbl = self.table(MANIFESTS)
         rows = tbl.to_arrow().to_pylist() if tbl.count_rows() else []
-        return sorted(rows, key=lambda r: r["epoch"])
+        return sorted((r for r in rows if r["doc_id"].startswith(f"{kind}-")), key=lambda r: r["epoch"])
 
-    def next_epoch(self) -> int:
-        done = self.manifests()
+    def next_epoch(self, kind: str = "epoch") -> int:
+        done = self.manifests(kind)
         return (done[-1]["epoch"] + 1) if done else 1
 
     def record_manifest(self, epoch: int, corpus_version: int, pinned_version: int,
-                        experience_version: int, config_hash: str, input_desc: str, counts: dict) -> None:
+                        experience_version: int, config_hash: str, input_desc: str, counts: dict,
+                        kind: str = "epoch") -> None:
         self.insert_new(MANIFESTS, [{
-            "doc_id": f"epoch-{epoch}", "epoch": epoch, "corpus_version": corpus_version,
+            "doc_id": f"{kind}-{epoch}", "epoch": epoch, "corpus_version": corpus_version,
             "pinned_version": pinned_version, "experience_version": experience_version,
             "config_hash": config_hash, "input": input_desc, "counts": json.dumps(counts, sort_keys=True),
             "created_at": now(),

@@ -84,8 +84,8 @@ def test_bad_lines_are_counted_and_the_epoch_goes_on(fake_cfg, corpus_file, tmp_
 def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file, query_log):
     ingest(fake_cfg, corpus_file, progress=False)
 
-    def broken(cfg, pinned, exp):
-        p = build(cfg, pinned, exp)
+    def broken(cfg, pinned, exp, units):
+        p = build(cfg, pinned, exp, units)
 
         def boom(records):
             raise RuntimeError("model exploded")

@@ -46,8 +46,8 @@ def test_resume_after_crash_writes_exactly_what_an_uninterrupted_run_writes(tmp_
 
     calls = {"n": 0}
 
-    def crash_in_third_epoch(cfg, pinned, exp):
-        p = build(cfg, pinned, exp)
+    def crash_in_third_epoch(cfg, pinned, exp, units):
+        p = build(cfg, pinned, exp, units)
         gen = p.stages[1]
         orig = gen.process_active
 

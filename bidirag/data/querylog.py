@@ -47,7 +47,7 @@ class DeadLetter:
 def _check(obj: Any, max_chars: int) -> tuple[dict | None, str | None]:
     if not isinstance(obj, dict):
         return None, f"not a JSON object ({type(obj).__name__})"
-    text = obj.get("text", obj.get("query"))
+    text = obj.get("text", obj.get("query", obj.get("question")))
     if text is None:
         return None, "missing field 'text'"
     if not isinstance(text, str):
@@ -65,8 +65,15 @@ def _check(obj: Any, max_chars: int) -> tuple[dict | None, str | None]:
     ts = obj.get("timestamp")
     if ts is not None and not isinstance(ts, str | int | float):
         return None, f"field 'timestamp' must be a string or number, got {type(ts).__name__}"
-    return {"query_id": str(qid) if qid is not None else "q-" + content_id(text)[:16], "text": text,
-            "timestamp": ts}, None
+    rec = {"query_id": str(qid) if qid is not None else "q-" + content_id(text)[:16], "text": text,
+           "timestamp": ts}
+    if "answers" in obj:   # labeled examples (WriteBack-RAG); never passed to a generator prompt
+        ans = obj["answers"]
+        ans = [ans] if isinstance(ans, str) else ans
+        if not isinstance(ans, list) or not ans or not all(isinstance(a, str) and a.strip() for a in ans):
+            return None, "field 'answers' must be a non-empty string or list of non-empty strings"
+        rec["answers"] = [a.strip() for a in ans]
+    return rec, None
 
 
 def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Iterator[dict]:

@@ -28,7 +28,7 @@ from bidirag.models import handlers
 from bidirag.pipeline import Pipeline
 from bidirag.runners.local import LocalRunner
 from bidirag.stages.rag import Generate, Retrieve
-from bidirag.store import CORPUS, EXPERIENCE, Store
+from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
 
 SYSTEM_MODES = {"standard": "none", "naive": "naive", "bidirectional": "bidirectional"}
 
@@ -41,9 +41,9 @@ def _with(cfg: Config, **sections) -> Config:
 def answer_queries(cfg: Config, records: list[dict], use_experience: bool) -> tuple[list[dict], float]:
     """Retrieve + generate on the store's current snapshot, no write. Returns (records, seconds)."""
     st = Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
-    pinned, exp = st.table(CORPUS).version, st.table(EXPERIENCE).version
+    pinned, exp, units = st.table(CORPUS).version, st.table(EXPERIENCE).version, st.table(UNITS).version
     top_m = cfg.experience.top_m if use_experience else 0
-    pipe = Pipeline("answer", [Retrieve(cfg, pinned, exp, top_m), Generate(cfg)])
+    pipe = Pipeline("answer", [Retrieve(cfg, pinned, exp, top_m, units), Generate(cfg)])
     t = time.perf_counter()
     out = [r for b in LocalRunner().stream(pipe, batched(iter(records), cfg.run.batch_size)) for r in b]
     return out, time.perf_counter() - t

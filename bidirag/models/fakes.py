@@ -69,6 +69,19 @@ class FakeGenerator:
         return out
 
 
+    def complete(self, conversations, prefix: str = "") -> list[str]:
+        """Distiller prompts: return the sentences of the user message that share a word with its first line."""
+        out = []
+        for conv in conversations:
+            user = conv[-1]["content"]
+            lines = [ln for ln in user.splitlines() if ln.strip()]
+            q = set(_WORD.findall(lines[0].lower())) if lines else set()
+            sents = [s for ln in lines[1:] for s in re.split(r"(?<=[.!?])\s+", re.sub(r"^\[\d+\]\s*|^- ", "", ln))
+                     if set(_WORD.findall(s.lower())) & q and len(s) > 20]
+            out.append(prefix + " ".join(dict.fromkeys(sents[:3])))
+        return out
+
+
 class FakeNLI:
     model_id = "fake-nli"
 

@@ -98,15 +98,26 @@ class ChatGenerator:
         return text + self.answer_prefix
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
+        """Cited RAG answers, one per prompt, in order."""
         if self._tok is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before generate()")
-        texts = [self.render(p) for p in prompts]
+        return self._complete([self.render(p) for p in prompts], self.answer_prefix)
+
+    def complete(self, conversations: Sequence[list[dict]], prefix: str = "") -> list[str]:
+        """Free-form chat completions (used by the distiller), batched and memoised like `generate`."""
+        if self._tok is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before complete()")
+        texts = [self._tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) + prefix
+                 for c in conversations]
+        return self._complete(texts, prefix)
+
+    def _complete(self, texts: list[str], prefix: str) -> list[str]:
         greedy = self.temperature <= 0
         out = [self._memo.get(t, "") if greedy else "" for t in texts]
         todo = [i for i, t in enumerate(texts) if not (greedy and t in self._memo)]
         uniq = list(dict.fromkeys(texts[i] for i in todo))
         for t, cont in zip(uniq, self._decode(uniq) if uniq else [], strict=True):
-            ans = finish_answer(self.answer_prefix + cont)
+            ans = finish_answer(prefix + cont)
             if greedy and len(self._memo) < 200_000:
                 self._memo[t] = ans
             for i in todo:

@@ -12,7 +12,7 @@ from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
-from bidirag.store import CORPUS, EXPERIENCE, Store
+from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
 from bidirag.text import cited_numbers, split_sentences, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
@@ -34,12 +34,13 @@ class Retrieve(Stage):
     name = "retrieve"
 
     def __init__(self, cfg: Config, pinned_version: int, experience_version: int | None = None,
-                 critiques: int = 0) -> None:
+                 critiques: int = 0, units_version: int | None = None) -> None:
         super().__init__(cfg.models.embedder.batch_size, cfg.models.embedder.resources)
         self.cfg = cfg
         self.pinned_version = pinned_version
         self.experience_version = experience_version
         self.critiques = critiques
+        self.units_version = units_version
         self._emb = None
         self._store = None
 
@@ -49,10 +50,17 @@ class Retrieve(Stage):
         self._corpus = self._store.pinned(CORPUS, self.pinned_version)
         self._exp = (self._store.pinned(EXPERIENCE, self.experience_version)
                      if self.critiques and self.experience_version is not None else None)
+        self._units = (self._store.pinned(UNITS, self.units_version)
+                       if self.cfg.retrieval.use_units and self.units_version is not None else None)
 
     def process_active(self, records: list[Record]) -> None:
         qv = self._emb.encode([r["text"] for r in records])
-        hits = self._store.search(self._corpus, qv, self.cfg.retrieval.top_k)
+        k = self.cfg.retrieval.top_k
+        hits = self._store.search(self._corpus, qv, k)
+        if self._units is not None:   # corpus and knowledge units merged into one top-k
+            unit_hits = self._store.search(self._units, qv, k)
+            hits = [sorted(h + u, key=lambda x: (x.distance, x.doc_id))[:k]
+                    for h, u in zip(hits, unit_hits, strict=True)]
         for r, h, v in zip(records, hits, qv, strict=True):
             r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance} for x in h]
             r["query_vector"] = v.tolist()

@@ -1,0 +1,174 @@
+"""WriteBack-RAG stages: utility gate, document gate, two-prompt distiller, unit check.
+
+The gold answers are used only to score (gates); the distiller never sees them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bidirag import checks
+from bidirag.config import Config
+from bidirag.models import handlers
+from bidirag.models.generator import Prompt
+from bidirag.stages.base import Record, Stage
+from bidirag.stages.rag import clean_answer
+from bidirag.store import UNITS, Store
+from bidirag.text import contains_answer, exact_match, split_sentences, token_f1
+
+SCORERS = {
+    "f1": token_f1,
+    "em": exact_match,
+    "contains": lambda pred, golds: float(contains_answer(pred, golds)),
+}
+
+EXTRACT_SYSTEM = ("Copy the sentences from the documents that help answer the question. Copy them word for "
+                  "word, one per line. Write nothing else.")
+REWRITE_SYSTEM = ("Rewrite the evidence as one short encyclopedic paragraph that states the facts plainly. "
+                  "Do not mention documents, evidence or the question.")
+
+
+def score(cfg: Config, answer: str, golds: list[str]) -> float:
+    return float(SCORERS[cfg.distill.scorer](clean_answer(answer), golds))
+
+
+class UtilityGate(Stage):
+    """Answer without retrieval and with the top-K docs; keep the example if retrieval helps enough."""
+
+    name = "utility_gate"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        self.cfg = cfg
+
+    def setup(self) -> None:
+        self._gen = handlers.generator(self.cfg.models.generator)
+
+    def process_active(self, records: list[Record]) -> None:
+        d = self.cfg.distill
+        prompts = [Prompt(r["text"], []) for r in records]
+        prompts += [Prompt(r["text"], [x["text"] for x in r["retrieved"]]) for r in records]
+        answers = self._gen.generate(prompts)
+        n = len(records)
+        for i, r in enumerate(records):
+            s0, s1 = score(self.cfg, answers[i], r["answers"]), score(self.cfg, answers[n + i], r["answers"])
+            r["utility"] = {"without": round(s0, 4), "with": round(s1, 4), "gain": round(s1 - s0, 4)}
+            r["answer_without"], r["answer"] = answers[i], answers[n + i]
+            if not (s1 - s0 > d.min_gain and s1 > d.min_with):
+                r["status"], r["failed_check"] = "rejected", "utility"
+                r["reason"] = (f"retrieval does not help enough (with {s1:.2f}, without {s0:.2f}; need gain > "
+                               f"{d.min_gain} and with > {d.min_with})")
+
+
+class DocumentGate(Stage):
+    """Score each retrieved doc alone; keep those beating no-retrieval by the margin, else the top ranks."""
+
+    name = "document_gate"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        self.cfg = cfg
+
+    def setup(self) -> None:
+        self._gen = handlers.generator(self.cfg.models.generator)
+
+    def process_active(self, records: list[Record]) -> None:
+        d = self.cfg.distill
+        prompts, owner = [], []
+        for i, r in enumerate(records):
+            for doc in r["retrieved"]:
+                prompts.append(Prompt(r["text"], [doc["text"]]))
+                owner.append(i)
+        answers = self._gen.generate(prompts)
+        per: list[list[float]] = [[] for _ in records]
+        for i, a in zip(owner, answers, strict=True):
+            per[i].append(score(self.cfg, a, records[i]["answers"]))
+        for r, scores in zip(records, per, strict=True):
+            base = r["utility"]["without"]
+            keep = [j for j, s in enumerate(scores) if s - base > d.doc_margin]
+            r["doc_gate_fallback"] = not keep
+            keep = keep or list(range(min(d.fallback_docs, len(scores))))
+            r["doc_scores"] = [round(s, 4) for s in scores]
+            r["kept"] = [r["retrieved"][j] for j in keep]
+
+
+class Distill(Stage):
+    """Two batched prompts: extract evidence sentences, then rewrite them into one compact passage."""
+
+    name = "distill"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        self.cfg = cfg
+
+    def setup(self) -> None:
+        self._gen = handlers.generator(self.cfg.models.generator)
+
+    def process_active(self, records: list[Record]) -> None:
+        cap = self.cfg.models.generator.max_doc_chars
+        extract = [[{"role": "system", "content": EXTRACT_SYSTEM},
+                    {"role": "user", "content": f"Question: {r['text']}\n" + "\n".join(
+                        f"[{i}] {d['text'][:cap]}" for i, d in enumerate(r["kept"], 1))}] for r in records]
+        evidence = self._complete(extract)
+        rewrite = [[{"role": "system", "content": REWRITE_SYSTEM},
+                    {"role": "user", "content": f"Question: {r['text']}\nEvidence:\n" + "\n".join(
+                        f"- {s}" for s in split_sentences(ev))}] for r, ev in zip(records, evidence, strict=True)]
+        units = self._complete(rewrite)
+        for r, ev, u in zip(records, evidence, units, strict=True):
+            r["evidence"], r["unit"] = ev.strip(), u.strip()
+            if len(r["unit"]) < 20:
+                r["status"], r["failed_check"] = "rejected", "distill"
+                r["reason"] = "the distiller produced no usable passage"
+
+    def _complete(self, convs: list[list[dict]]) -> list[str]:
+        gen = self._gen
+        old = getattr(gen, "max_new_tokens", None)
+        if old is not None:
+            gen.max_new_tokens = self.cfg.distill.max_new_tokens
+        try:
+            return gen.complete(convs)
+        finally:
+            if old is not None:
+                gen.max_new_tokens = old
+
+
+class UnitCheck(Stage):
+    """The unit must be entailed by its kept docs (grounding) and new w.r.t. existing units (novelty)."""
+
+    name = "unit_check"
+
+    def __init__(self, cfg: Config, units_version: int) -> None:
+        super().__init__(cfg.models.nli.batch_size, cfg.models.nli.resources)
+        self.cfg = cfg
+        self.units_version = units_version
+
+    def setup(self) -> None:
+        self._nli = handlers.nli(self.cfg.models.nli)
+        self._emb = handlers.embedder(self.cfg.models.embedder)
+        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._units = self._store.pinned(UNITS, self.units_version)
+
+    def process_active(self, records: list[Record]) -> None:
+        d = self.cfg.distill
+        pairs, spans = [], []
+        for r in records:
+            sents, docs = split_sentences(r["unit"]), [x["text"] for x in r["kept"]]
+            spans.append((len(pairs), len(sents), len(docs)))
+            pairs += [(doc, s) for s in sents for doc in docs]
+        probs = self._nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+        vecs = self._emb.encode([r["unit"] for r in records])
+        nearest = self._store.search(self._units, vecs, 1)
+        for i, r in enumerate(records):
+            start, n_s, n_d = spans[i]
+            ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
+            g = checks.grounding(ent)
+            top = nearest[i][0] if nearest[i] else None
+            nov = checks.novelty(None if top is None else 1.0 - top.distance)
+            r["scores"] = {"grounding": round(g, 4), "novelty": round(nov, 4)}
+            r["clean_text"], r["vector"] = r["unit"], vecs[i].tolist()
+            if g < d.grounding_threshold:
+                r["status"], r["failed_check"] = "rejected", "grounding"
+                r["reason"] = checks.reason("grounding", g, d.grounding_threshold)
+            elif nov < d.novelty_threshold:
+                r["status"], r["failed_check"] = "rejected", "novelty"
+                r["reason"] = f"too similar to an existing knowledge unit (novelty {nov:.2f} < {d.novelty_threshold})"
