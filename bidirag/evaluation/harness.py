@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from bidirag.config import Config
 from bidirag.data.querylog import batched
 from bidirag.data.squad import articles_for
+from bidirag.distill import run_distill
 from bidirag.epoch import run_epoch
 from bidirag.evaluation.metrics import aggregate, mean_std, pollution, query_metrics
 from bidirag.evaluation.report import write_reports
@@ -30,7 +31,9 @@ from bidirag.runners.local import LocalRunner
 from bidirag.stages.rag import Generate, Retrieve
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
 
-SYSTEM_MODES = {"standard": "none", "naive": "naive", "bidirectional": "bidirectional"}
+# system -> (write-back mode of its epochs, distil knowledge units from the labeled train split first)
+SYSTEMS = {"standard": ("none", False), "naive": ("naive", False), "bidirectional": ("bidirectional", False),
+           "writeback": ("none", True), "bidirectional+writeback": ("bidirectional", True)}
 
 
 def _with(cfg: Config, **sections) -> Config:
@@ -61,9 +64,9 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
              epochs: int = 1, progress: bool = True, log=print) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    unknown = [s for s in systems if s not in SYSTEM_MODES]
+    unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
-        raise ValueError(f"unknown systems {unknown}; choose from {sorted(SYSTEM_MODES)}")
+        raise ValueError(f"unknown systems {unknown}; choose from {sorted(SYSTEMS)}")
     arts = articles_for("rag_eval")
     seed_store = out / "_seed_store"
     corpus = out / "seed_corpus.parquet"
@@ -81,8 +84,11 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
         log_path = out / f"seed-{seed}" / "train.jsonl"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("".join(json.dumps({"query_id": q.qid, "text": q.text}) + "\n" for q in train))
+        examples = out / f"seed-{seed}" / "examples.jsonl"
+        examples.write_text("".join(json.dumps({"query_id": q.qid, "question": q.text, "answers": list(q.answers)})
+                                    + "\n" for q in train))
         for system in systems:
-            mode = SYSTEM_MODES[system]
+            mode, distill = SYSTEMS[system]
             sdir = out / f"seed-{seed}" / system
             if sdir.exists():
                 shutil.rmtree(sdir)
@@ -91,7 +97,10 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                          writeback={"mode": mode})
             log(f"[eval] seed {seed} system {system}: {len(train)} write-back queries x {epochs} epoch(s), "
                 f"{len(test)} test queries")
-            reps, train_s = [], 0.0
+            reps, train_s, drep = [], 0.0, None
+            if distill:
+                drep = run_distill(scfg, examples, run_name="distill", progress=progress)
+                train_s += drep["wall_seconds"]
             if mode != "none":
                 for _ in range(epochs):
                     rep = run_epoch(scfg, log_path, run_name="epochs", progress=progress)
@@ -117,6 +126,10 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 "writeback_seconds_per_query": train_s / max(1, len(train) * epochs) if reps else 0.0,
                 "answer_seconds_per_query": test_s / max(1, len(test)),
                 "throughput_qps": (len(train) * len(reps) + len(test)) / max(1e-9, train_s + test_s),
+                "units_written": drep["written"] if drep else 0,
+                "utility_pass_rate": drep["utility_pass_rate"] if drep else 0.0,
+                "doc_gate_fallback_rate": drep["doc_gate_fallback_rate"] if drep else 0.0,
+                "distill_seconds_per_example": drep["wall_seconds"] / max(1, len(train)) if drep else 0.0,
             }
             runs[system].append(res)
             (sdir / "answers.jsonl").write_text("".join(
@@ -124,12 +137,18 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                             "gold": labels[r["query_id"]], **m}) + "\n" for r, m in zip(answered, per_q, strict=True)))
             log(f"[eval]   coverage {res['coverage']:.2f} answer_coverage {res['answer_coverage']:.2f} "
                 f"F1 {res['f1']:.3f} growth {res['corpus_growth']} pollution {res['pollution']:.2f}")
+    if "standard" in runs:   # gains over standard RAG, seed by seed
+        for rs in runs.values():
+            for r, base in zip(rs, runs["standard"], strict=True):
+                for k in ("em", "f1", "answer_coverage", "coverage"):
+                    r[f"{k}_gain"] = r[k] - base[k]
     summary = {s: summarize(r) for s, r in runs.items()}
     result = {"protocol": {"dataset": "SQuAD v1.1 dev (bigbench sdist), rag_eval articles",
                            "seed_corpus_paragraphs": len(texts), "queries_per_seed": n_queries,
                            "split": "80/20 write-back/test", "epochs": epochs, "seeds": seeds,
                            "config_hash": cfg.digest(), "top_k": cfg.retrieval.top_k,
-                           "thresholds": cfg.acceptance.model_dump(), "experience_top_m": cfg.experience.top_m},
+                           "thresholds": cfg.acceptance.model_dump(), "experience_top_m": cfg.experience.top_m,
+                           "distill_top_k": cfg.distill.top_k, "distill_scorer": cfg.distill.scorer},
               "systems": summary, "runs": runs}
     write_reports(result, out)
     return result
@@ -137,11 +156,13 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
 
 SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold", "citation_precision",
                 "citation_recall", "citation_f1", "corpus_growth", "acceptance_rate", "pollution",
-                "writeback_seconds_per_query", "answer_seconds_per_query", "throughput_qps", "deduplicated")
+                "writeback_seconds_per_query", "answer_seconds_per_query", "throughput_qps", "deduplicated",
+                "units_written", "utility_pass_rate", "doc_gate_fallback_rate", "distill_seconds_per_example",
+                "em_gain", "f1_gain", "answer_coverage_gain", "coverage_gain")
 
 
 def summarize(runs: list[dict]) -> dict:
-    out = {k: mean_std([float(r[k]) for r in runs]) for k in SUMMARY_KEYS}
+    out = {k: mean_std([float(r[k]) for r in runs]) for k in SUMMARY_KEYS if all(k in r for r in runs)}
     out["rejected_by_check"] = {c: mean_std([float(r["rejected_by_check"][c]) for r in runs])
                                 for c in ("grounding", "attribution", "novelty")}
     return out
