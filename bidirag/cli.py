@@ -57,6 +57,12 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def writer_lock(uri, enabled, what):
+    from bidirag.lock import writer_lock as lock
+
+    return lock(uri, enabled, what)
+
+
 def _store(cfg):
     from bidirag.models import handlers
     from bidirag.store import Store
@@ -84,16 +90,19 @@ def cmd_diff(args) -> int:
 def cmd_promote(args) -> int:
     from bidirag import ops
 
-    print(json.dumps(ops.promote(_store(_config(args)), args.ref, reason=args.reason, force=args.force,
-                                 table=args.table)))
+    cfg = _config(args)
+    with writer_lock(cfg.store.uri, cfg.store.lock, what="promote"):
+        print(json.dumps(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, table=args.table)))
     return 0
 
 
 def cmd_rollback(args) -> int:
     from bidirag import ops
 
-    print(json.dumps(ops.rollback(_store(_config(args)), reason=args.reason, table=args.table,
-                                  restore_head=not args.tag_only)))
+    cfg = _config(args)
+    with writer_lock(cfg.store.uri, cfg.store.lock, what="rollback"):
+        print(json.dumps(ops.rollback(_store(cfg), reason=args.reason, table=args.table,
+                                      restore_head=not args.tag_only)))
     return 0
 
 
@@ -101,9 +110,11 @@ def cmd_gc(args) -> int:
     from bidirag import ops
     from bidirag.store import CORPUS, EXPERIENCE
 
-    st = _store(_config(args))
-    for t in (CORPUS, EXPERIENCE):
-        print(json.dumps(ops.gc(st, args.keep, table=t)))
+    cfg = _config(args)
+    with writer_lock(cfg.store.uri, cfg.store.lock, what="gc"):
+        st = _store(cfg)
+        for t in (CORPUS, EXPERIENCE):
+            print(json.dumps(ops.gc(st, args.keep, table=t)))
     return 0
 
 
@@ -293,13 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.config import ConfigError
     from bidirag.data.querylog import QueryLogError
     from bidirag.ingest import IngestError
+    from bidirag.lock import StoreBusy
     from bidirag.models.nli import LabelOrderError
     from bidirag.ops import OpsError
     from bidirag.store import StoreError
 
     try:
         return args.fn(args)
-    except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError,
+    except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError, StoreBusy,
             FileNotFoundError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2

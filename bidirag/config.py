@@ -129,6 +129,7 @@ class InputConfig(_Strict):
 
 class StoreConfig(_Strict):
     uri: str = Field("runs/store", description="LanceDB directory.")
+    lock: bool = Field(True, description="Refuse a second concurrent writer on a local store (advisory lock).")
 
 
 class RayConfig(_Strict):

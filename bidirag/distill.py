@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, read_log
+from bidirag.lock import writer_lock
 from bidirag.models import handlers
 from bidirag.runners import make_runner
 from bidirag.stages.rag import model_ids
@@ -31,6 +32,11 @@ def unit_row(r: dict, run: int, cfg: Config) -> dict:
 
 def run_distill(cfg: Config, examples: str | Path, run_name: str | None = None, progress: bool = True,
                 builder=None) -> dict:
+    with writer_lock(cfg.store.uri, cfg.store.lock, what=f"distillation of {examples}"):
+        return _run_distill(cfg, examples, run_name, progress, builder)
+
+
+def _run_distill(cfg: Config, examples, run_name, progress, builder) -> dict:
     t0 = time.perf_counter()
     if builder is None:
         from pipelines.writeback_distill import build as builder

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bidirag import faults
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, batched, read_log
+from bidirag.lock import writer_lock
 from bidirag.models import handlers
 from bidirag.runners import make_runner
 from bidirag.stages.rag import model_ids
@@ -63,12 +65,18 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
     t_start = time.perf_counter()
     if builder is None:
         from pipelines.bidirectional import build as builder
+    with writer_lock(cfg.store.uri, cfg.store.lock, what=f"epoch over {input_desc or queries}"):
+        return _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_start)
+
+
+def _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_start) -> dict:
     emb = handlers.embedder(cfg.models.embedder)
     store = Store(cfg.store.uri, dim=emb.dim)
     store.init()
     epoch = store.next_epoch()
-    pinned = store.table(CORPUS).version
-    exp_version = store.table(EXPERIENCE).version
+    # a crashed attempt of this epoch may have committed already: read what it read
+    pinned = store.pin_for(CORPUS, epoch)
+    exp_version = store.pin_for(EXPERIENCE, epoch)
     units_version = store.table(UNITS).version
     pipeline = builder(cfg, pinned, exp_version, units_version)
     run_name = run_name or time.strftime("run-%Y%m%d-%H%M%S")
@@ -102,6 +110,8 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
                         critiques.append(critique_row(r, epoch, cfg))
                 else:
                     counts["failed"] += 1
+                    dead.add(input_desc, r.get("_seq", -1), r.get("reason", "failed"),
+                             json.dumps({"query_id": r["query_id"], "text": r["text"]}))
                 vf.write(_verdict_line(r) + "\n")
             bar.update(len(batch))
             bar.set_postfix(accepted=len(candidates), dead=dead.count - dead_before)
@@ -120,10 +130,15 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
     if isinstance(queries, str | Path):
         dead.close()
     t = time.perf_counter()
-    written, version = store.insert_new(CORPUS, rows)
+    faults.point("before_commit")
+    _, version = store.insert_new(CORPUS, rows)
+    faults.point("after_commit")
     store.tag(CORPUS, f"epoch-{epoch}", version)
-    exp_written, exp_version_new = store.insert_new(EXPERIENCE, critiques)
+    _, exp_version_new = store.insert_new(EXPERIENCE, critiques)
     store.tag(EXPERIENCE, f"epoch-{epoch}", exp_version_new)
+    # counted from the snapshot, so a re-run after a crash between commit and manifest reports the same
+    written = store.count_epoch(CORPUS, epoch, version, origin="writeback")
+    exp_written = store.count_epoch(EXPERIENCE, epoch, exp_version_new)
     runner.stage_seconds["write"] += time.perf_counter() - t
     report = {
         "epoch": epoch,

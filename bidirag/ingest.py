@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from bidirag.config import Config
+from bidirag.lock import writer_lock
 from bidirag.models import handlers
 from bidirag.store import CORPUS, Store, now
 from bidirag.text import content_id, normalize
@@ -18,6 +19,11 @@ class IngestError(RuntimeError):
 
 
 def ingest(cfg: Config, corpus_path: str | Path, progress: bool = True) -> dict:
+    with writer_lock(cfg.store.uri, cfg.store.lock, what=f"ingest of {corpus_path}"):
+        return _ingest(cfg, corpus_path, progress)
+
+
+def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
     path = Path(corpus_path)
     if not path.exists():
         raise IngestError(f"corpus file not found: {path} (a Parquet file with a 'text' column; "

@@ -133,16 +133,28 @@ class Store:
     def table(self, name: str):
         schemas = {CORPUS: corpus_schema(self.dim), EXPERIENCE: experience_schema(self.dim),
                    MANIFESTS: MANIFEST_SCHEMA, UNITS: units_schema(self.dim)}
-        if name in self._names():
-            tbl = self.db.open_table(name)
-            if name != MANIFESTS:
-                got = tbl.schema.field("vector").type.list_size
-                if got != self.dim:
-                    raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but the embedder "
-                                     f"makes {self.dim}-d ones; use a new store.uri for another embedder.")
-            return tbl
-        tbl = self.db.create_table(name, schema=schemas[name], storage_options=STABLE_IDS)
-        tbl.set_unenforced_primary_key("doc_id")
+        for attempt in range(5):   # another process may be creating the same table right now
+            try:
+                if name in self._names():
+                    tbl = self.db.open_table(name)
+                else:
+                    tbl = self.db.create_table(name, schema=schemas[name], storage_options=STABLE_IDS,
+                                               exist_ok=True)
+                break
+            except (ValueError, OSError, RuntimeError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        if tbl.version == 1:        # freshly created: declare the key (idempotent if a racer did it too)
+            try:
+                tbl.set_unenforced_primary_key("doc_id")
+            except Exception:  # noqa: BLE001 - a concurrent creator already set it
+                tbl = self.db.open_table(name)
+        if name != MANIFESTS:
+            got = tbl.schema.field("vector").type.list_size
+            if got != self.dim:
+                raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but the embedder "
+                                 f"makes {self.dim}-d ones; use a new store.uri for another embedder.")
         return tbl
 
     def init(self) -> dict[str, int]:
@@ -191,6 +203,27 @@ class Store:
                          .column("doc_id").to_pylist())
         return found
 
+    def pin_for(self, name: str, epoch: int) -> int:
+        """The version an epoch must read: the head, unless a crashed attempt of this same epoch already
+        committed rows (then the newest version without them, i.e. what that attempt had pinned)."""
+        tbl = self.table(name)
+        head = tbl.version
+        if tbl.count_rows(filter=f"epoch = {int(epoch)}") == 0:
+            return head
+        import lance
+
+        for v in sorted((x["version"] for x in tbl.list_versions()), reverse=True):
+            if lance.dataset(tbl.uri, version=v).count_rows(filter=f"epoch = {int(epoch)}") == 0:
+                return v
+        raise StoreError(f"every version of {name} has rows of epoch {epoch}; cannot pin a clean snapshot")
+
+    def count_epoch(self, name: str, epoch: int, version: int | None = None, origin: str | None = None) -> int:
+        import lance
+
+        tbl = self.table(name)
+        flt = f"epoch = {int(epoch)}" + (f" AND origin = '{origin}'" if origin else "")
+        return lance.dataset(tbl.uri, version=version or tbl.version).count_rows(filter=flt)
+
     # ---- writes ------------------------------------------------------------------------------
     def insert_new(self, name: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
         """Insert rows whose doc_id is absent, in ONE transaction. Returns (inserted, version).
@@ -199,6 +232,10 @@ class Store:
         tbl = self.table(name)
         # merge_insert inserts every unmatched source row, so repeated keys in one batch would duplicate
         rows = list({r["doc_id"]: r for r in reversed(rows)}.values())[::-1]
+        if rows and tbl.count_rows():
+            # an empty merge would still commit a version: drop keys that are already there first
+            present = self.existing_ids(tbl, [r["doc_id"] for r in rows])
+            rows = [r for r in rows if r["doc_id"] not in present]
         if not rows:
             return 0, tbl.version
         data = pa.Table.from_pylist(rows, schema=tbl.schema)

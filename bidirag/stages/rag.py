@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from bidirag import checks
+from bidirag import checks, faults
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
@@ -82,6 +82,7 @@ class Generate(Stage):
         self._gen = handlers.generator(self.cfg.models.generator)
 
     def process_active(self, records: list[Record]) -> None:
+        faults.point("generate")
         prompts = [Prompt(r["text"], [d["text"] for d in r["retrieved"]], r.get("warnings", []))
                    for r in records]
         for r, a in zip(records, self._gen.generate(prompts), strict=True):
@@ -107,6 +108,7 @@ class Validate(Stage):
         self._corpus = self._store.pinned(CORPUS, self.pinned_version)
 
     def process_active(self, records: list[Record]) -> None:
+        faults.point("validate")
         acc = self.cfg.acceptance
         thresholds = {"grounding": acc.grounding_threshold, "attribution": acc.attribution_threshold,
                       "novelty": acc.novelty_threshold}
