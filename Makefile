@@ -13,7 +13,7 @@ DEMO_QUERIES ?= 200
 STAMP := $(VENV)/.installed
 PREPARED := $(BIDIRAG_CACHE)/.prepared
 
-.PHONY: demo test setup prepare lint clean-runs
+.PHONY: demo test setup prepare lint clean-runs eval bench vllm
 
 setup: $(STAMP)
 
@@ -42,6 +42,13 @@ demo: prepare
 
 test: prepare
 	$(PY) -m pytest -q
+
+# Table I on SQuAD rag_eval articles: standard / naive / bidirectional, seeds 42-44 (see README).
+eval: prepare
+	$(BIDIRAG) eval --out runs/eval --systems standard,naive,bidirectional --seeds 42,43,44 --queries-per-seed 60
+
+bench: prepare
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

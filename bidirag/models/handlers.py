@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from bidirag.config import EmbedderConfig, GeneratorConfig, NLIConfig
+from bidirag.models.timing import instrument
 
 _CACHE: dict[str, object] = {}
 _LOCK = threading.Lock()
@@ -15,6 +16,7 @@ def _cached(key: str, make):
         if key not in _CACHE:
             h = make()
             h.setup()
+            instrument(h, key.split(":", 1)[0])
             _CACHE[key] = h
         return _CACHE[key]
 
@@ -30,7 +32,7 @@ def embedder(cfg: EmbedderConfig):
 
         return Embedder(cfg.path or embedder_dir(), device=cfg.device, batch_size=cfg.batch_size)
 
-    return _cached("emb:" + cfg.model_dump_json(), make)
+    return _cached("embedder:" + cfg.model_dump_json(), make)
 
 
 def generator(cfg: GeneratorConfig):
@@ -51,7 +53,7 @@ def generator(cfg: GeneratorConfig):
                    model_name=cfg.model_name, api_key_env=cfg.api_key_env,
                    request_timeout_s=cfg.request_timeout_s)
 
-    return _cached("gen:" + cfg.model_dump_json(), make)
+    return _cached("generator:" + cfg.model_dump_json(), make)
 
 
 def nli(cfg: NLIConfig):

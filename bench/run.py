@@ -1,0 +1,135 @@
+"""`make bench`: bidirag vs the paper's per-query loop, stage breakdown, store scaling, peak memory.
+
+Writes bench/results/<date>.json and .md. Everything runs in this one process on this machine, with the
+same models and queries for both systems; figures are ratios from one run (another process may share
+the cores, so absolute numbers move between runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.paper_loop import run_paper_loop
+from bench.store_scaling import measure
+from bidirag.config import load_config
+from bidirag.data.querylog import DeadLetter, read_log
+from bidirag.epoch import run_epoch
+from bidirag.ingest import ingest
+from bidirag.models import handlers, timing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cfg(store: Path, runs: Path, backend: str, extra: list[str]):
+    over = [f"store.uri={store}", f"run.runs_dir={runs}", f"models.generator.backend={backend}", *extra]
+    if backend == "vllm":
+        over += ["models.generator.batch_size=64", "run.batch_size=128", "models.generator.dtype=bfloat16",
+                 "models.generator.max_model_len=2048"]
+    return load_config(ROOT / "configs/default.yaml", overrides=over)
+
+
+def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, extra: list[str], log=print) -> dict:
+    queries = list(read_log(queries_file, DeadLetter(None)))[:n]
+    qfile = work / f"queries-{n}.jsonl"
+    qfile.write_text("".join(json.dumps(q) + "\n" for q in queries))
+    seed = work / "seed-store"
+    if not seed.exists():
+        ingest(_cfg(seed, work / "runs", "transformers", extra), corpus, progress=False)
+    out = {"backend": backend, "queries": len(queries)}
+    # paper loop first, so bidirag cannot profit from anything it leaves in memory
+    shutil.copytree(seed, work / f"paper-{backend}")
+    cfg_p = _cfg(work / f"paper-{backend}", work / "runs", backend, extra)
+    handlers.generator(cfg_p.models.generator)        # load outside the timed loop, as bidirag's setup is
+    handlers.nli(cfg_p.models.nli)
+    log(f"[bench] paper loop, {backend}, {len(queries)} queries")
+    out["paper_loop"] = run_paper_loop(cfg_p, queries)
+    gen = handlers.generator(cfg_p.models.generator)
+    if hasattr(gen, "_memo"):
+        gen._memo.clear()
+    shutil.copytree(seed, work / f"bidirag-{backend}")
+    cfg_b = _cfg(work / f"bidirag-{backend}", work / "runs", backend, extra)
+    timing.reset()
+    log(f"[bench] bidirag epoch, {backend}")
+    t = time.perf_counter()
+    rep = run_epoch(cfg_b, qfile, run_name=f"bench-{backend}", progress=False)
+    wall = time.perf_counter() - t
+    model = dict(timing.MODEL_SECONDS)
+    out["bidirag"] = {"wall_seconds": wall, "queries_per_second": len(queries) / wall,
+                      "written": rep["written"], "accepted": rep["accepted"], "stage_seconds": rep["stage_seconds"],
+                      "model_seconds": model, "model_share": sum(model.values()) / wall,
+                      "overhead_share": 1 - sum(model.values()) / wall}
+    out["ratio"] = out["bidirag"]["queries_per_second"] / out["paper_loop"]["queries_per_second"]
+    log(f"[bench] {backend}: bidirag {out['bidirag']['queries_per_second']:.3f} q/s vs paper loop "
+        f"{out['paper_loop']['queries_per_second']:.3f} q/s -> {out['ratio']:.1f}x; "
+        f"overhead {100 * out['bidirag']['overhead_share']:.1f}%")
+    handlers.clear()
+    return out
+
+
+def markdown(res: dict) -> str:
+    lines = [f"# bidirag benchmark {res['date']}", "", f"Machine: {res['machine']}", ""]
+    lines += ["## Epoch throughput vs the paper's per-query loop", "",
+              "| generator | queries | paper loop q/s | bidirag q/s | ratio | model time share | overhead share |",
+              "|---|---|---|---|---|---|---|"]
+    for c in res["compare"]:
+        b, p = c["bidirag"], c["paper_loop"]
+        lines.append(f"| {c['backend']} | {c['queries']} | {p['queries_per_second']:.3f} | "
+                     f"{b['queries_per_second']:.3f} | {c['ratio']:.1f}x | {100 * b['model_share']:.1f}% | "
+                     f"{100 * b['overhead_share']:.1f}% |")
+    if res["compare"]:
+        lines += ["", "Model seconds inside the bidirag epoch: " + "; ".join(
+            f"{c['backend']}: " + ", ".join(f"{k} {v:.1f}" for k, v in c["bidirag"]["model_seconds"].items())
+            for c in res["compare"])]
+    lines += ["", "## Store scaling (synthetic random 384-d unit vectors)", "",
+              "| rows | commit 100 new (s) | + key index (s) | + ANN (s) | novelty flat (ms/q) | novelty ANN (ms/q) "
+              "| retrieval ANN (ms/q) | ANN build (s) |", "|---|---|---|---|---|---|---|---|"]
+    for s in res["store"]:
+        ann_build = next((v for k, v in s.items() if k.endswith("_build_seconds")), "-")
+        lines.append(f"| {s['size']:,} | {s['commit_seconds_100_new']} | {s['commit_seconds_100_new_key_index']} | "
+                     f"{s.get('commit_seconds_100_new_with_ann', '-')} | {s['novelty_ms_per_query_flat']} | "
+                     f"{s.get('novelty_ms_per_query_ann', '-')} | {s.get('retrieval_ms_per_query_ann', '-')} | "
+                     f"{ann_build} |")
+    lines += ["", f"Peak memory of the job: {res['peak_rss_mb']:.0f} MB (ru_maxrss of this process).", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--queries", type=int, default=64)
+    ap.add_argument("--backends", default="transformers")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--index", default="IVF_PQ")
+    ap.add_argument("--corpus", default="data/squad/corpus.parquet")
+    ap.add_argument("--log", default="data/squad/queries.jsonl")
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bidirag-bench-"))
+    res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {platform.processor() or ''} "
+           f"{__import__('os').cpu_count()} cores", "compare": [], "store": []}
+    try:
+        for b in [x for x in args.backends.split(",") if x]:
+            res["compare"].append(compare(work, Path(args.corpus), Path(args.log), args.queries, b, args.set))
+        for size in [int(x) for x in args.sizes.split(",") if x]:
+            res["store"].append(measure(work, size, index=args.index))
+            shutil.rmtree(work / f"scale-{size}", ignore_errors=True)
+    finally:
+        res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{res['date']}.json").write_text(json.dumps(res, indent=1) + "\n")
+        (out / f"{res['date']}.md").write_text(markdown(res))
+        shutil.rmtree(work, ignore_errors=True)
+    print(markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
