@@ -37,3 +37,19 @@ def test_pollution_rule():
 
 def test_mean_std():
     assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": 1.0}
+
+
+def test_calibration_table_hand_computed():
+    from bidirag.evaluation.calibrate import calibrate
+
+    def v(qid, g, answer):
+        return {"query_id": qid, "answer": answer, "scores": {"grounding": g, "attribution": 1.0, "novelty": 0.5}}
+
+    verdicts = [v("a", 0.9, "According to [1], Paris."), v("b", 0.7, "According to [1], Lyon."),
+                v("c", 0.2, "According to [2], Paris.")]
+    res = calibrate(verdicts, {"a": ["Paris"], "b": ["Paris"], "c": ["Paris"]})
+    row = {r["threshold"]: r for r in res["table"]}
+    assert row[0.0]["accepted"] == 3 and abs(row[0.0]["precision"] - 2 / 3) < 1e-9
+    assert row[0.5]["accepted"] == 2 and row[0.5]["precision"] == 0.5
+    assert row[0.8]["accepted"] == 1 and row[0.8]["precision"] == 1.0 and abs(row[0.8]["accept_rate"] - 1 / 3) < 1e-9
+    assert row[0.95]["accepted"] == 0 and row[0.95]["precision"] is None

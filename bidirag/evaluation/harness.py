@@ -22,6 +22,8 @@ from bidirag.data.querylog import batched
 from bidirag.data.squad import articles_for
 from bidirag.distill import run_distill
 from bidirag.epoch import run_epoch
+from bidirag.evaluation.calibrate import calibrate
+from bidirag.evaluation.calibrate import write as write_calibration
 from bidirag.evaluation.metrics import aggregate, mean_std, pollution, query_metrics
 from bidirag.evaluation.report import write_reports
 from bidirag.ingest import ingest
@@ -151,6 +153,17 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                            "distill_top_k": cfg.distill.top_k, "distill_scorer": cfg.distill.scorer},
               "systems": summary, "runs": runs}
     write_reports(result, out)
+    if "naive" in systems:   # naive scores every answer without rejecting: the data for calibration
+        verdicts, labels_all = [], {}
+        for seed in seeds:
+            for f in (out / f"seed-{seed}" / "naive" / "runs").glob("*/epoch-*/verdicts.jsonl"):
+                verdicts += [json.loads(x) for x in f.read_text().splitlines()]
+            labels_all.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
+                               (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
+        acc = cfg.acceptance
+        cal = calibrate(verdicts, labels_all, acc.attribution_threshold, acc.novelty_threshold)
+        write_calibration(cal, out)
+        result["calibration"] = cal
     return result
 
 
