@@ -184,7 +184,8 @@ def cmd_models_prepare(args) -> int:
 def cmd_models_train_nli(args) -> int:
     from bidirag.models.train_nli import train
 
-    train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed)
+    train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
+          init=Path(args.init) if args.init else None, lr=args.lr)
     return 0
 
 
@@ -290,6 +291,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--minutes", type=float, default=85.0)
     sp.add_argument("--max-steps", type=int, default=None)
     sp.add_argument("--seed", type=int, default=13)
+    sp.add_argument("--lr", type=float, default=6e-5)
+    sp.add_argument("--init", default=None, help="continue from an earlier model folder (warm start)")
     sp.set_defaults(fn=cmd_models_train_nli)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")

