@@ -144,6 +144,15 @@ def cmd_units(args) -> int:
     return 0
 
 
+def cmd_poison(args) -> int:
+    from bidirag.evaluation.poison import run_poison
+
+    res = run_poison(_config(args), Path(args.out), n_per_type=args.per_type, seed=args.seed,
+                     progress=not args.quiet)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
 def cmd_snapshots(args) -> int:
     from bidirag.models import handlers
     from bidirag.store import Store
@@ -239,6 +248,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["restore", "drop"])
     sp.add_argument("ref", nargs="?", help="version or tag for restore (e.g. units-1)")
     sp.set_defaults(fn=cmd_units)
+    sp = sub.add_parser("poison", help="adversarial query log through one epoch; pollution per attack type")
+    common(sp)
+    sp.add_argument("--out", default="runs/poison")
+    sp.add_argument("--per-type", type=int, default=40)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.set_defaults(fn=cmd_poison)
     sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
     common(sp)
     sp.set_defaults(fn=cmd_snapshots)
