@@ -34,8 +34,9 @@ def fetch_sdist(root: Path | None = None) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-           "--no-build-isolation", "-d", str(path.parent), "bigbench==1.0.0"]
+    # (with --no-build-isolation pip fails on bigbench's metadata: it declares a file:// dependency)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", str(path.parent),
+           "bigbench==1.0.0"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not path.exists():
         raise RuntimeError(
