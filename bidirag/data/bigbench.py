@@ -70,3 +70,31 @@ def _download_from_pypi(path: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise RuntimeError("sha256 mismatch")
     tmp.replace(path)
+
+
+def task_file(member: str, root: Path | None = None) -> Path:
+    """Path of an extracted task file; extracts all MEMBERS on first use."""
+    base = (root or cache_dir()) / "bigbench"
+    target = base / member
+    if target.exists():
+        return target
+    sdist = fetch_sdist(root)
+    wanted = {PREFIX + m: base / m for m in MEMBERS}
+    with tarfile.open(sdist, "r:gz") as tar:
+        for info in tar:
+            dest = wanted.get(info.name)
+            if dest is None or not info.isfile():
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            src = tar.extractfile(info)
+            assert src is not None
+            tmp = dest.with_suffix(".part")
+            tmp.write_bytes(src.read())
+            tmp.replace(dest)
+    if not target.exists():
+        raise FileNotFoundError(f"{member} is not in {sdist}; is the file complete? Delete it and re-run.")
+    return target
+
+
+def load_task(member: str, root: Path | None = None) -> dict:
+    return json.loads(task_file(member, root).read_text(encoding="utf-8"))
