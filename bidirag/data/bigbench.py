@@ -6,8 +6,10 @@ extracted next to it in a single pass over the 358 MB tarball.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 from bidirag.paths import cache_dir
