@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -73,16 +74,34 @@ def test_openai_backend_against_a_real_local_vllm_server(model_dir, tmp_path):
         out = gen.generate(PROMPTS)
         assert len(out) == 3 and all(a.startswith("According to [") and len(a) > 16 for a in out)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        stop_group(server)
         log.close()
-    time.sleep(1)
-    with pytest.raises(ProcessLookupError):       # the whole process group is gone: no orphans
-        os.killpg(server.pid, 0)
+    assert not group_alive(server.pid)            # the server and every process it spawned are gone
+
+
+def group_alive(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group, read from /proc."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 60) -> None:
+    """SIGTERM the whole group, wait for every member, SIGKILL what is left after `grace` seconds."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.time() + grace
+    while group_alive(proc.pid) and time.time() < deadline:
+        time.sleep(0.5)
+    if group_alive(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(1)
+    proc.wait(timeout=30)
 
 
 def test_vllm_generator_inside_a_ray_actor(model_dir, tmp_path, corpus_file):
