@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bidirag.config import BeamConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, number
+from bidirag.runners.common import apply_stage, finish_on_driver, number
 from bidirag.stages.base import Record, Stage
 
 DEAD = "dead_letter"
@@ -138,10 +138,4 @@ class BeamRunner:
             pass
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
-        from bidirag.runners.local import LocalRunner
-
-        local = LocalRunner()
-        out = local.finish(pipeline, records)
-        for k, v in local.stage_seconds.items():
-            self.stage_seconds[k] += v
-        return out
+        return finish_on_driver(pipeline, records, self.stage_seconds)

@@ -52,3 +52,14 @@ def apply_stage(stage: Stage, batch: list[Record], stats: dict | None = None) ->
                 done[snapshot[0]["_seq"]] = snapshot[0]
     stats[stage.name] += time.perf_counter() - t
     return [done[r["_seq"]] for r in batch]
+
+
+def finish_on_driver(pipeline, records: list[Record], stats: dict) -> list[Record]:
+    """Global stages (e.g. within-epoch dedup) run on the driver for every runner."""
+    for gs in pipeline.global_stages:
+        t = time.perf_counter()
+        gs.setup()
+        records = gs.process_all(records)
+        gs.teardown()
+        stats[gs.name] += time.perf_counter() - t
+    return records

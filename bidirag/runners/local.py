@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, number
+from bidirag.runners.common import apply_stage, finish_on_driver, number
 from bidirag.stages.base import Record
 
 
@@ -33,10 +33,4 @@ class LocalRunner:
                 st.teardown()
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
-        for gs in pipeline.global_stages:
-            t = time.perf_counter()
-            gs.setup()
-            records = gs.process_all(records)
-            gs.teardown()
-            self.stage_seconds[gs.name] += time.perf_counter() - t
-        return records
+        return finish_on_driver(pipeline, records, self.stage_seconds)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from bidirag.config import RayConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, number
+from bidirag.runners.common import apply_stage, finish_on_driver, number
 from bidirag.stages.base import Record, Stage
 
 
@@ -119,10 +119,4 @@ class RayRunner:
                     ray.kill(a)
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
-        from bidirag.runners.local import LocalRunner
-
-        local = LocalRunner()
-        out = local.finish(pipeline, records)
-        for k, v in local.stage_seconds.items():
-            self.stage_seconds[k] += v
-        return out
+        return finish_on_driver(pipeline, records, self.stage_seconds)

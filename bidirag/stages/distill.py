@@ -32,10 +32,8 @@ def score(cfg: Config, answer: str, golds: list[str]) -> float:
     return float(SCORERS[cfg.distill.scorer](clean_answer(answer), golds))
 
 
-class UtilityGate(Stage):
-    """Answer without retrieval and with the top-K docs; keep the example if retrieval helps enough."""
-
-    name = "utility_gate"
+class _GeneratorStage(Stage):
+    """A stage whose model is the generator (gates and distiller)."""
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
@@ -43,6 +41,12 @@ class UtilityGate(Stage):
 
     def setup(self) -> None:
         self._gen = handlers.generator(self.cfg.models.generator)
+
+
+class UtilityGate(_GeneratorStage):
+    """Answer without retrieval and with the top-K docs; keep the example if retrieval helps enough."""
+
+    name = "utility_gate"
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
@@ -60,17 +64,10 @@ class UtilityGate(Stage):
                                f"{d.min_gain} and with > {d.min_with})")
 
 
-class DocumentGate(Stage):
+class DocumentGate(_GeneratorStage):
     """Score each retrieved doc alone; keep those beating no-retrieval by the margin, else the top ranks."""
 
     name = "document_gate"
-
-    def __init__(self, cfg: Config) -> None:
-        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
-        self.cfg = cfg
-
-    def setup(self) -> None:
-        self._gen = handlers.generator(self.cfg.models.generator)
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
@@ -92,17 +89,10 @@ class DocumentGate(Stage):
             r["kept"] = [r["retrieved"][j] for j in keep]
 
 
-class Distill(Stage):
+class Distill(_GeneratorStage):
     """Two batched prompts: extract evidence sentences, then rewrite them into one compact passage."""
 
     name = "distill"
-
-    def __init__(self, cfg: Config) -> None:
-        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
-        self.cfg = cfg
-
-    def setup(self) -> None:
-        self._gen = handlers.generator(self.cfg.models.generator)
 
     def process_active(self, records: list[Record]) -> None:
         cap = self.cfg.models.generator.max_doc_chars
