@@ -5,14 +5,12 @@ The gold answers are used only to score (gates); the distiller never sees them.
 
 from __future__ import annotations
 
-import numpy as np
-
 from bidirag import checks
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
-from bidirag.stages.rag import clean_answer
+from bidirag.stages.rag import clean_answer, grounding_scores
 from bidirag.store import UNITS, Store
 from bidirag.text import contains_answer, exact_match, split_sentences, token_f1
 
@@ -140,18 +138,12 @@ class UnitCheck(Stage):
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
-        pairs, spans = [], []
-        for r in records:
-            sents, docs = split_sentences(r["unit"]), [x["text"] for x in r["kept"]]
-            spans.append((len(pairs), len(sents), len(docs)))
-            pairs += [(doc, s) for s in sents for doc in docs]
-        probs = self._nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+        grounding = grounding_scores(self._nli, [(split_sentences(r["unit"]), [x["text"] for x in r["kept"]])
+                                                 for r in records])
         vecs = self._emb.encode([r["unit"] for r in records])
         nearest = self._store.search(self._units, vecs, 1)
         for i, r in enumerate(records):
-            start, n_s, n_d = spans[i]
-            ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
-            g = checks.grounding(ent)
+            g = grounding[i]
             top = nearest[i][0] if nearest[i] else None
             nov = checks.novelty(None if top is None else 1.0 - top.distance)
             r["scores"] = {"grounding": round(g, 4), "novelty": round(nov, 4)}

@@ -24,6 +24,20 @@ def clean_answer(answer: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[float]:
+    """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call."""
+    pairs, spans = [], []
+    for sents, docs in items:
+        spans.append((len(pairs), len(sents), len(docs)))
+        pairs += [(d, s) for s in sents for d in docs]
+    probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+    out = []
+    for start, n_s, n_d in spans:
+        ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
+        out.append(checks.grounding(ent))
+    return out
+
+
 def critique_text(c: dict) -> str:
     return f'For "{c["query"][:200]}" the answer "{clean_answer(c["answer"])[:200]}" was rejected: {c["reason"]}'
 
@@ -112,25 +126,17 @@ class Validate(Stage):
         acc = self.cfg.acceptance
         thresholds = {"grounding": acc.grounding_threshold, "attribution": acc.attribution_threshold,
                       "novelty": acc.novelty_threshold}
-        # grounding: every (doc, sentence) pair of the batch in one NLI call
-        pairs, spans = [], []
-        for r in records:
-            sents = split_sentences(clean_answer(r["answer"])) if r["answer"].strip() else []
-            docs = [d["text"] for d in r["retrieved"]]
-            start = len(pairs)
-            pairs += [(d, s) for s in sents for d in docs]
-            spans.append((start, len(sents), len(docs)))
-        probs = self._nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
         texts = [clean_answer(r["answer"]) for r in records]
+        grounding = grounding_scores(self._nli, [
+            (split_sentences(t) if r["answer"].strip() else [], [d["text"] for d in r["retrieved"]])
+            for r, t in zip(records, texts, strict=True)])
         vecs = self._emb.encode(texts)
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
-            start, n_s, n_d = spans[i]
-            ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
             cited = cited_numbers(r["answer"])
             top = nearest[i][0] if nearest[i] else None
             scores = {
-                "grounding": checks.grounding(ent),
+                "grounding": grounding[i],
                 "attribution": checks.attribution(cited, len(r["retrieved"])),
                 "novelty": checks.novelty(None if top is None else 1.0 - top.distance),
             }
