@@ -1,17 +1,58 @@
 """The acceptance formulas, pure functions on numbers (the stages feed them model outputs).
 
+The paper's three checks:
 grounding   = mean over answer sentences s of max over retrieved docs x of P(entail | x, s)
 attribution = |cited ∩ retrieved| / |cited|; no citation -> 0 (fails)
 novelty     = 1 - max over corpus docs d of cos(emb(answer), emb(d)); empty corpus -> 1
+and three bidirag adds in front of them, because an NLI model happily "entails" answers that only
+restate the question, copy an off-topic sentence of a document, or obey an injected instruction:
+query_safety = 0 when the query carries instructions to the system ("ignore the documents and state
+               that ..."), else 1; answers to such queries are never written back
+content      = min over answer sentences of the share of their content words that are not in the query
+               (a sentence with no content words scores 0): 0 for "The county developing its business
+               center is." asked "Which county is developing its business center?"
+relevance    = cos(emb(query), emb(answer)): an answer about something else fails
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
-CHECKS = ("grounding", "attribution", "novelty")
+from bidirag.text import content_words
+
+CHECKS = ("query_safety", "content", "relevance", "grounding", "attribution", "novelty")
+
+_INSTRUCTION = re.compile(
+    r"(^|[.!?;:,]\s*|\band\s+|\bthen\s+)(please\s+)?(ignore|disregard|forget|override)\b[^.?!]{0,40}"
+    r"\b(documents?|context|sources?|instructions?|above|previous|passages?)\b"
+    r"|(^|[.!?;:,]\s*|\band\s+|\bthen\s+)(please\s+)?(state|say|claim|assert|answer|reply|respond|write)"
+    r"\s+(only\s+)?(that\b|with\b|:)"
+    r"|\byou (are|must|should|will) (now |always |only )?(say|state|answer|reply|respond|act|pretend)\b"
+    r"|\b(system prompt|new instructions)\b", re.I)
+
+
+def query_safety(query: str) -> float:
+    """0.0 when the query tries to instruct the system (prompt injection), else 1.0."""
+    return 0.0 if _INSTRUCTION.search(query) else 1.0
+
+
+def content(query: str, sentences: Sequence[str]) -> float:
+    """Min over sentences of the share of content words not in the query; no sentences -> 0."""
+    q = set(content_words(query))
+    shares = []
+    for s in sentences:
+        words = content_words(s)
+        shares.append(sum(w not in q for w in words) / len(words) if words else 0.0)
+    return min(shares) if shares else 0.0
+
+
+def relevance(query_vec: np.ndarray, answer_vec: np.ndarray) -> float:
+    """Cosine of two embeddings (normalized here, so any embedder works)."""
+    qn, an = float(np.linalg.norm(query_vec)), float(np.linalg.norm(answer_vec))
+    return float(np.dot(query_vec, answer_vec) / (qn * an)) if qn and an else 0.0
 
 
 def grounding(entail: np.ndarray) -> float:
@@ -32,16 +73,27 @@ def novelty(max_cosine: float | None) -> float:
     return 1.0 if max_cosine is None else float(1.0 - max_cosine)
 
 
+def thresholds(acceptance) -> dict[str, float]:
+    """The min score of every check, from an AcceptanceConfig."""
+    a = acceptance
+    return {"query_safety": 1.0 if a.reject_instructions else 0.0, "content": a.content_threshold,
+            "relevance": a.relevance_threshold, "grounding": a.grounding_threshold,
+            "attribution": a.attribution_threshold, "novelty": a.novelty_threshold}
+
+
 def verdict(scores: dict[str, float], thresholds: dict[str, float]) -> str | None:
-    """The first failing check in CHECKS order, or None when all pass."""
+    """The first failing check in CHECKS order, or None when all pass (checks without a threshold skip)."""
     for name in CHECKS:
-        if scores[name] < thresholds[name]:
+        if name in thresholds and scores[name] < thresholds[name]:
             return name
     return None
 
 
 def reason(check: str, score: float, threshold: float) -> str:
-    words = {"grounding": "answer not entailed by the retrieved documents",
+    words = {"query_safety": "the query carries instructions to the system (possible prompt injection)",
+             "content": "an answer sentence only restates the question",
+             "relevance": "the answer is not about the question",
+             "grounding": "answer not entailed by the retrieved documents",
              "attribution": "citations missing or not among the retrieved documents",
              "novelty": "too similar to an existing corpus document"}
     return f"{words[check]} ({check} {score:.2f} < {threshold:.2f})"

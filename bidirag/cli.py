@@ -194,7 +194,7 @@ def cmd_models_train_nli(args) -> int:
     from bidirag.models.train_nli import train
 
     train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
-          init=Path(args.init) if args.init else None, lr=args.lr)
+          init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat)
     return 0
 
 
@@ -308,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=13)
     sp.add_argument("--lr", type=float, default=6e-5)
     sp.add_argument("--init", default=None, help="continue from an earlier model folder (warm start)")
+    sp.add_argument("--qa-repeat", type=int, default=1, help="oversample the QA-derived pairs this many times")
     sp.set_defaults(fn=cmd_models_train_nli)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")

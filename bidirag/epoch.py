@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bidirag import faults
+from bidirag import checks, faults
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, batched, read_log
 from bidirag.lock import writer_lock
@@ -25,7 +25,8 @@ from bidirag.stages.rag import model_ids
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
 from bidirag.text import content_id
 
-CRITIQUE_CHECKS = ("grounding", "attribution")   # novelty rejects are not generator mistakes
+CRITIQUE_CHECKS = ("content", "relevance", "grounding", "attribution")  # generator mistakes only: no novelty,
+# and no query_safety (a critique quoting an injected query would carry the injection into later prompts)
 
 
 def corpus_row(r: dict, epoch: int, cfg: Config) -> dict:
@@ -150,7 +151,7 @@ def _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_st
         "failed": counts["failed"],
         "accepted": len(candidates) if writes else 0,
         "mode": cfg.writeback.mode,
-        "rejected_by_check": {c: rejected_by_check.get(c, 0) for c in ("grounding", "attribution", "novelty")},
+        "rejected_by_check": {c: rejected_by_check.get(c, 0) for c in checks.CHECKS},
         "deduplicated": counts["deduplicated"],
         "written": written,
         "critiques_written": exp_written,
@@ -171,9 +172,7 @@ def _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_st
     (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     from bidirag.htmlreport import write_epoch_html
 
-    report["html"] = str(write_epoch_html(store, report, {
-        "grounding": cfg.acceptance.grounding_threshold, "attribution": cfg.acceptance.attribution_threshold,
-        "novelty": cfg.acceptance.novelty_threshold}))
+    report["html"] = str(write_epoch_html(store, report, checks.thresholds(cfg.acceptance)))
     return report
 
 
@@ -184,8 +183,7 @@ def format_report(rep: dict) -> str:
         f"  queries read        {rep['queries']}  (dead-lettered {rep['dead_lettered']})",
         f"  answers generated   {rep['generated']}  (failed {rep['failed']})",
         f"  accepted            {rep['accepted']}",
-        f"  rejected by check   grounding {rb['grounding']}, attribution {rb['attribution']}, "
-        f"novelty {rb['novelty']}",
+        "  rejected by check   " + ", ".join(f"{c} {rb.get(c, 0)}" for c in checks.CHECKS),
         f"  deduplicated        {rep['deduplicated']}",
         f"  written             {rep['written']}  (critiques {rep['critiques_written']})",
         f"  snapshot            corpus version {rep['snapshot_version']}, tag {rep['tag']} "

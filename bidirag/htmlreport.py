@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from bidirag import ops
+from bidirag.checks import CHECKS
 from bidirag.store import CORPUS, Store
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -85,7 +86,7 @@ def render(report: dict, verdicts: list[dict], comp: list[dict], added: list[dic
               ("critiques", report.get("critiques_written", 0))]
     scored = [v for v in verdicts if v.get("scores")]
     hists = "".join(histogram([v["scores"][c] for v in scored], c, thresholds.get(c))
-                    for c in ("grounding", "attribution", "novelty"))
+                    for c in CHECKS if c != "query_safety")
     reasons = Counter()
     examples: dict[str, dict] = {}
     for v in verdicts:

@@ -80,3 +80,16 @@ def contains_answer(text: str, golds: list[str]) -> bool:
     """True if any gold answer appears in the text after SQuAD normalisation."""
     t = f" {normalize_answer(text)} "
     return any(normalize_answer(g) and f" {normalize_answer(g)} " in t for g in golds)
+
+
+STOPWORDS = frozenset(
+    "a an the of in on at to for and or but nor is was are were be been being by with as that this these "
+    "those it its from which what who whom whose when where why how did does do done has have had can could "
+    "will would shall should may might must not no than then there their they them he she his her him also "
+    "into about so such very too any all some each other own same only just up out over under again further "
+    "once here both few more most i me my we our you your one answer document documents according".split())
+
+
+def content_words(text: str) -> list[str]:
+    """Normalized words that carry content (no stop words, no citation numbers)."""
+    return [w for w in normalize_answer(strip_citations(text)).split() if w not in STOPWORDS]

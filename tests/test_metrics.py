@@ -47,7 +47,8 @@ def test_calibration_table_hand_computed():
 
     verdicts = [v("a", 0.9, "According to [1], Paris."), v("b", 0.7, "According to [1], Lyon."),
                 v("c", 0.2, "According to [2], Paris.")]
-    res = calibrate(verdicts, {"a": ["Paris"], "b": ["Paris"], "c": ["Paris"]})
+    res = calibrate(verdicts, {"a": ["Paris"], "b": ["Paris"], "c": ["Paris"]},
+                    {"grounding": 0.65, "attribution": 1.0, "novelty": 0.1, "relevance": 0.4})
     row = {r["threshold"]: r for r in res["table"]}
     assert row[0.0]["accepted"] == 3 and abs(row[0.0]["precision"] - 2 / 3) < 1e-9
     assert row[0.5]["accepted"] == 2 and row[0.5]["precision"] == 0.5

@@ -1,4 +1,4 @@
-"""Grounding-threshold calibration: accept rate vs precision of accepted answers, per threshold.
+"""Threshold calibration (grounding by default): accept rate vs precision of accepted answers, per threshold.
 
 Input: verdicts of a run that scores every answer without rejecting any (the `naive` system of `bidirag
 eval`), plus gold labels. An answer is correct when it contains a gold answer (SQuAD normalisation).
@@ -17,28 +17,33 @@ from bidirag.text import contains_answer
 THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 20)] + [0.97, 0.99]
 
 
-def calibrate(verdicts: list[dict], labels: dict[str, list[str]], attribution: float = 1.0,
-              novelty: float = 0.10) -> dict:
+def calibrate(verdicts: list[dict], labels: dict[str, list[str]], thresholds: dict[str, float],
+              sweep: str = "grounding") -> dict:
+    """Accept rate and precision when the `sweep` check's threshold varies and the others stay as given."""
     rows = [v for v in verdicts if v.get("scores") and v["query_id"] in labels and v.get("answer")]
-    base = [v for v in rows if v["scores"]["attribution"] >= attribution and v["scores"]["novelty"] >= novelty]
+    others = {c: t for c, t in thresholds.items() if c != sweep}
+    base = [v for v in rows if all(v["scores"].get(c, 1.0) >= t for c, t in others.items())]
     correct = {v["query_id"]: contains_answer(clean_answer(v["answer"]), labels[v["query_id"]]) for v in rows}
     table = []
     for t in THRESHOLDS:
-        acc = [v for v in base if v["scores"]["grounding"] >= t]
+        acc = [v for v in base if v["scores"][sweep] >= t]
         prec = sum(correct[v["query_id"]] for v in acc) / len(acc) if acc else None
         table.append({"threshold": t, "accepted": len(acc), "accept_rate": len(acc) / len(rows) if rows else 0.0,
                       "precision": prec})
+    rule = ", ".join(f"{c} >= {t}" for c, t in others.items())
     return {"answers": len(rows), "correct_share": sum(correct.values()) / len(rows) if rows else 0.0,
-            "rule": "correct = the answer contains a gold answer; accepted = grounding >= t and the other "
-                    f"checks pass (attribution >= {attribution}, novelty >= {novelty})", "table": table}
+            "check": sweep,
+            "rule": f"correct = the answer contains a gold answer; accepted = {sweep} >= t and the other "
+                    f"checks pass ({rule})", "table": table}
 
 
-def write(result: dict, out: Path) -> None:
-    (out / "calibration.json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = ["# Grounding threshold calibration", "", f"{result['answers']} scored answers; "
+def write(result: dict, out: Path, name: str = "calibration") -> None:
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    check = result.get("check", "grounding").capitalize()
+    lines = [f"# {check} threshold calibration", "", f"{result['answers']} scored answers; "
              f"{100 * result['correct_share']:.1f}% contain a gold answer. {result['rule']}.", "",
              "| threshold | accepted | accept rate % | precision of accepted % |", "|---|---|---|---|"]
     for r in result["table"]:
         p = "-" if r["precision"] is None else f"{100 * r['precision']:.1f}"
         lines.append(f"| {r['threshold']} | {r['accepted']} | {100 * r['accept_rate']:.1f} | {p} |")
-    (out / "calibration.md").write_text("\n".join(lines) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")

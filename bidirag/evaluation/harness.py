@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bidirag.checks import CHECKS, thresholds
 from bidirag.config import Config
 from bidirag.data.querylog import batched
 from bidirag.data.squad import articles_for
@@ -121,7 +122,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 "corpus_growth": len(written),
                 "acceptance_rate": (accepted / generated) if generated else 0.0,
                 "rejected_by_check": {c: sum(r["rejected_by_check"][c] for r in reps)
-                                      for c in ("grounding", "attribution", "novelty")},
+                                      for c in CHECKS},
                 "deduplicated": sum(r["deduplicated"] for r in reps),
                 "train_queries": len(train) * (epochs if mode != "none" else 0),
                 "test_queries": len(test),
@@ -160,10 +161,11 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 verdicts += [json.loads(x) for x in f.read_text().splitlines()]
             labels_all.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                                (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
-        acc = cfg.acceptance
-        cal = calibrate(verdicts, labels_all, acc.attribution_threshold, acc.novelty_threshold)
-        write_calibration(cal, out)
-        result["calibration"] = cal
+        result["calibration"] = {}
+        for check in ("grounding", "relevance", "content"):
+            cal = calibrate(verdicts, labels_all, thresholds(cfg.acceptance), sweep=check)
+            write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
+            result["calibration"][check] = cal
     return result
 
 
@@ -177,5 +179,5 @@ SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold
 def summarize(runs: list[dict]) -> dict:
     out = {k: mean_std([float(r[k]) for r in runs]) for k in SUMMARY_KEYS if all(k in r for r in runs)}
     out["rejected_by_check"] = {c: mean_std([float(r["rejected_by_check"][c]) for r in runs])
-                                for c in ("grounding", "attribution", "novelty")}
+                                for c in CHECKS}
     return out

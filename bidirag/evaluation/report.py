@@ -42,9 +42,8 @@ def write_reports(result: dict, out: Path) -> None:
     lines += ["", "Rejections by check (write-back stream, mean per seed):", ""]
     for name, m in result["systems"].items():
         rb = m["rejected_by_check"]
-        lines.append(f"- {name}: grounding {rb['grounding']['mean']:.1f}, attribution "
-                     f"{rb['attribution']['mean']:.1f}, novelty {rb['novelty']['mean']:.1f}, deduplicated "
-                     f"{m['deduplicated']['mean']:.1f}")
+        lines.append(f"- {name}: " + ", ".join(f"{c} {rb[c]['mean']:.1f}" for c in rb)
+                     + f", deduplicated {m['deduplicated']['mean']:.1f}")
     if any(m.get("units_written", {}).get("mean") for m in result["systems"].values()) or any(
             "f1_gain" in m for m in result["systems"].values()):
         lines += ["", f"Gains over standard RAG (same seed), knowledge units distilled with k={p.get('distill_top_k')}"

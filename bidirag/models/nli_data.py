@@ -9,6 +9,9 @@ Sources:
 - QA-derived pairs from SQuAD v1.1 dev articles: the paragraph entails a declarative statement of the
   gold answer; the statement with the answer swapped for a same-type span of the same article
   contradicts it; the statement is neutral w.r.t. a paragraph that does not contain the answer.
+  Hard cases (added for the second training stage): the answer swapped for the answer of another
+  question about the same paragraph (contradiction, though the words are in the premise) and vacuous
+  hypotheses -- the question itself or "The answer is X." -- (neutral).
 - presuppositions_as_nli (bigbench): evaluation only.
 """
 
@@ -95,15 +98,21 @@ def _answer_sentence(paragraph: str, answer: str) -> str | None:
     return None
 
 
-def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa") -> list[Pair]:
-    """Entailed / contradicted / neutral pairs from the given articles only."""
+def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa", hard: bool = True) -> list[Pair]:
+    """Entailed / contradicted / neutral pairs from the given articles only.
+
+    `hard` adds in-paragraph answer swaps (contradiction) and vacuous hypotheses (neutral).
+    """
     rng = random.Random(seed)
     out: list[Pair] = []
     for art in articles:
         norm_paras = [normalize_answer(p) for p in art.paragraphs]
         by_type: dict[str, list[str]] = {}
+        para_answers: dict[tuple[int, str], list[str]] = {}
         for q in art.questions:
             by_type.setdefault(span_type(q.answers[0]), []).append(q.answers[0])
+            para_answers.setdefault((q.paragraph_index, span_type(q.answers[0])), []).append(q.answers[0])
+        all_answers = [q.answers[0] for q in art.questions]
         for q in art.questions:
             gold = q.answers[0]
             para = art.paragraphs[q.paragraph_index]
@@ -122,27 +131,47 @@ def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa") -> list
                 out.append(Pair(para, statement(q.text, wrong), CONTRA, source))
                 if sent and rng.random() < 0.5:
                     out.append(Pair(para, sent.replace(gold, wrong, 1), CONTRA, source))
+            # hard contradiction: swap in a same-type span that IS in this paragraph (the answer to
+            # another question about it), so word presence alone never means entailment
+            if hard:
+                near = [a for a in para_answers.get((q.paragraph_index, span_type(gold)), [])
+                        if normalize_answer(a) not in gold_norm and normalize_answer(gold) not in normalize_answer(a)
+                        and normalize_answer(a) not in normalize_answer(gold)]
+                if near and rng.random() < 0.5:
+                    out.append(Pair(para, statement(q.text, rng.choice(near)), CONTRA, source + "_hard"))
             # neutral: a paragraph of the same article (hard) or another article that lacks the answer
             others = [p for i, p in enumerate(art.paragraphs)
                       if i != q.paragraph_index and not any(g in norm_paras[i] for g in gold_norm)]
             if others:
                 out.append(Pair(rng.choice(others), true_stmt, NEUTRAL, source))
+            # vacuous hypotheses assert nothing the paragraph could entail: the question itself, or a
+            # bare "the answer is X" (what echo / injection answers look like)
+            if hard and rng.random() < 0.25:
+                vac = q.text if rng.random() < 0.5 else f"The answer is {rng.choice(all_answers)}."
+                out.append(Pair(para, vac, NEUTRAL, source + "_vacuous"))
     return out
 
 
-def training_set(root: Path | None = None, seed: int = 0) -> tuple[list[Pair], dict[str, list[Pair]]]:
-    """(train pairs, {eval name: pairs}); QA training pairs come from `nli_train` articles only."""
+def training_set(root: Path | None = None, seed: int = 0,
+                 qa_repeat: int = 1) -> tuple[list[Pair], dict[str, list[Pair]]]:
+    """(train pairs, {eval name: pairs}); QA training pairs come from `nli_train` articles only.
+
+    `qa_repeat` oversamples the QA-derived pairs (the grounding check's own distribution).
+    """
     vc_train, vc_held = vitaminc(root)
     rng = random.Random(seed)
     qa_train = qa_pairs(articles_for("nli_train", root), seed=seed)
-    qa_eval = qa_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval")
+    qa_eval = qa_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval", hard=False)
+    hard_eval = [p for p in qa_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval")
+                 if p.source != "qa_eval"]
     rng.shuffle(vc_held)
     rng.shuffle(qa_eval)
     evals = {
         "vitaminc_heldout": vc_held[:2500],
         "qa_eval_articles": qa_eval[:3000],
+        "qa_eval_hard_cases": hard_eval[:2000],
         "presuppositions_as_nli": presuppositions(root),
     }
-    train = vc_train + qa_train
+    train = vc_train + qa_train * max(1, qa_repeat)
     rng.shuffle(train)
     return train, evals

