@@ -46,3 +46,11 @@ def test_sampling_is_never_memoised():
 def test_finish_answer_cuts_unfinished_sentence():
     assert finish_answer("It was 1889. Then the tow") == "It was 1889."
     assert finish_answer("One line\n\nsecond para") == "One line"
+
+
+def test_forget_makes_the_next_call_decode_again():
+    g = _gen()
+    g.generate([Prompt("a", ["x"])])
+    g.forget()
+    g.generate([Prompt("a", ["x"])])
+    assert len(g.calls) == 2

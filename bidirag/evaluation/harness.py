@@ -101,6 +101,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
             log(f"[eval] seed {seed} system {system}: {len(train)} write-back queries x {epochs} epoch(s), "
                 f"{len(test)} test queries")
             reps, train_s, drep = [], 0.0, None
+            handlers.forget_outputs()   # each system pays for its own generation: latencies comparable
             if distill:
                 drep = run_distill(scfg, examples, run_name="distill", progress=progress)
                 train_s += drep["wall_seconds"]

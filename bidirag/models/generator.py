@@ -78,6 +78,10 @@ class ChatGenerator:
     def model_id(self) -> str:
         return Path(self.path).name
 
+    def forget(self) -> None:
+        """Drop the memo of greedy outputs (the model stays loaded)."""
+        self._memo.clear()
+
     def setup(self) -> None:
         from transformers import AutoTokenizer
 

@@ -71,6 +71,15 @@ def nli(cfg: NLIConfig):
     return _cached("nli:" + cfg.model_dump_json(), make)
 
 
+def forget_outputs() -> None:
+    """Drop memoised model outputs (models stay loaded), so a timed run pays for its own generation."""
+    with _LOCK:
+        for h in _CACHE.values():
+            forget = getattr(h, "forget", None)
+            if forget is not None:
+                forget()
+
+
 def clear() -> None:
     with _LOCK:
         for h in _CACHE.values():
