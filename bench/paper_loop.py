@@ -34,8 +34,7 @@ def run_paper_loop(cfg: Config, queries: list[dict], epoch: int = 1) -> dict:
         tbl = store.table(CORPUS)                              # the paper reads the live corpus
         qv = emb.encode([q["text"]])
         docs = store.search(tbl, qv, cfg.retrieval.top_k)[0]
-        if hasattr(gen, "_memo"):
-            gen._memo.clear()
+        gen.forget()                                           # no memo: the paper decodes every query
         answer = gen.generate([Prompt(q["text"], [d.text for d in docs])])[0]
         sents = split_sentences(clean_answer(answer))
         ent = np.zeros((0, 0))

@@ -50,9 +50,7 @@ def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, 
     handlers.nli(cfg_p.models.nli)
     log(f"[bench] paper loop, {backend}, {len(queries)} queries")
     out["paper_loop"] = run_paper_loop(cfg_p, queries)
-    gen = handlers.generator(cfg_p.models.generator)
-    if hasattr(gen, "_memo"):
-        gen._memo.clear()
+    handlers.forget_outputs()      # bidirag decodes everything itself too
     shutil.copytree(seed, work / f"bidirag-{backend}")
     cfg_b = _cfg(work / f"bidirag-{backend}", work / "runs", backend, extra)
     timing.reset()
@@ -87,15 +85,20 @@ def markdown(res: dict) -> str:
         lines += ["", "Model seconds inside the bidirag epoch: " + "; ".join(
             f"{c['backend']}: " + ", ".join(f"{k} {v:.1f}" for k, v in c["bidirag"]["model_seconds"].items())
             for c in res["compare"])]
-    lines += ["", "## Store scaling (synthetic random 384-d unit vectors)", "",
-              "| rows | commit 100 new (s) | + key index (s) | + ANN (s) | novelty flat (ms/q) | novelty ANN (ms/q) "
-              "| retrieval ANN (ms/q) | ANN build (s) |", "|---|---|---|---|---|---|---|---|"]
+    if res["store"]:
+        s0 = res["store"][0]
+        lines += ["", f"## Store scaling ({s0['vectors']}, 384-d; {s0['queries']} queries; {s0['index']}, "
+                  f"nprobes {s0['nprobes']}, refine x{s0['refine_factor']})", "",
+                  "| rows | commit 100 new, no index (s) | commit 100 new, indexed (s) | key index build (s) | "
+                  "ANN build (s) | novelty exact (ms/q) | novelty ANN (ms/q) | ANN recall@1 | retrieval exact "
+                  "(ms/q) | retrieval ANN (ms/q) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for s in res["store"]:
-        ann_build = next((v for k, v in s.items() if k.endswith("_build_seconds")), "-")
-        lines.append(f"| {s['size']:,} | {s['commit_seconds_100_new']} | {s['commit_seconds_100_new_key_index']} | "
-                     f"{s.get('commit_seconds_100_new_with_ann', '-')} | {s['novelty_ms_per_query_flat']} | "
-                     f"{s.get('novelty_ms_per_query_ann', '-')} | {s.get('retrieval_ms_per_query_ann', '-')} | "
-                     f"{ann_build} |")
+        build = {a["action"].split(" (")[0].split(" ", 1)[1]: a["seconds"] for a in s["index_build"]}
+        lines.append(f"| {s['size']:,} | {s['commit_seconds_no_index']} | {s['commit_seconds_with_indexes']} | "
+                     f"{build.get('key index', '-')} | {build.get('ANN index', '-')} | "
+                     f"{s['novelty_ms_per_query_flat']} | {s['novelty_ms_per_query_ann']} | "
+                     f"{s['novelty_recall_at_1_vs_exact']} | {s['retrieval_ms_per_query_flat']} | "
+                     f"{s['retrieval_ms_per_query_ann']} |")
     lines += ["", f"Peak memory of the job: {res['peak_rss_mb']:.0f} MB (ru_maxrss of this process).", ""]
     return "\n".join(lines)
 

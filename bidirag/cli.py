@@ -67,7 +67,13 @@ def _store(cfg):
     from bidirag.models import handlers
     from bidirag.store import Store
 
-    return Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    return Store.from_config(cfg.store, handlers.embedder(cfg.models.embedder).dim)
+
+
+def ensure_indexes(cfg, st, table: str) -> dict:
+    from bidirag.ingest import ensure_indexes as ensure
+
+    return ensure(cfg, st, table)
 
 
 def cmd_replay(args) -> int:
@@ -115,6 +121,18 @@ def cmd_gc(args) -> int:
         st = _store(cfg)
         for t in (CORPUS, EXPERIENCE):
             print(json.dumps(ops.gc(st, args.keep, table=t)))
+            print(json.dumps(ensure_indexes(cfg, st, t)))
+    return 0
+
+
+def cmd_index(args) -> int:
+    from bidirag.store import CORPUS, EXPERIENCE, UNITS
+
+    cfg = _config(args)
+    with writer_lock(cfg.store.uri, cfg.store.lock, what="index"):
+        st = _store(cfg)
+        for t in (CORPUS, UNITS, EXPERIENCE):
+            print(json.dumps(ensure_indexes(cfg, st, t)))
     return 0
 
 
@@ -289,6 +307,11 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--keep", type=int, required=True, help="newest versions to keep")
     sp.set_defaults(fn=cmd_gc)
+
+    sp = sub.add_parser("index", help="build or rebuild the key and ANN indexes of the store's tables "
+                                      "(between epochs; see store.ann_* in the config)")
+    common(sp)
+    sp.set_defaults(fn=cmd_index)
 
     dp = sub.add_parser("data", help="offline datasets").add_subparsers(dest="data_cmd", required=True)
     sp = dp.add_parser("fetch", help="prepare a dataset (squad)")

@@ -136,6 +136,17 @@ class InputConfig(_Strict):
 class StoreConfig(_Strict):
     uri: str = Field("runs/store", description="LanceDB directory.")
     lock: bool = Field(True, description="Refuse a second concurrent writer on a local store (advisory lock).")
+    ann_index: Literal["IVF_PQ", "IVF_HNSW_SQ", "IVF_FLAT", "none"] = Field(
+        "IVF_PQ", description="Vector index built by `bidirag index` / ingest / gc once a table has "
+                              "ann_min_rows rows; below that, exact (flat) search is fast enough.")
+    ann_min_rows: int = Field(100_000, ge=1, description="Rows before an ANN index is built.")
+    ann_rebuild_share: float = Field(0.25, gt=0, le=10, description="Retrain the ANN index from scratch when "
+                                                                    "rows added since it was trained exceed this "
+                                                                    "share of it; otherwise add them "
+                                                                    "incrementally.")
+    nprobes: int = Field(20, ge=1, le=10_000, description="IVF partitions probed per ANN query.")
+    refine_factor: int | None = Field(None, ge=1, le=100, description="Re-rank k*refine_factor ANN candidates "
+                                                                     "with exact distances (None = off).")
 
 
 class RayConfig(_Strict):

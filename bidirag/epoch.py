@@ -72,7 +72,7 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
 
 def _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_start) -> dict:
     emb = handlers.embedder(cfg.models.embedder)
-    store = Store(cfg.store.uri, dim=emb.dim)
+    store = Store.from_config(cfg.store, emb.dim)
     store.init()
     epoch = store.next_epoch()
     # a crashed attempt of this epoch may have committed already: read what it read

@@ -112,10 +112,16 @@ class Hit:
 class Store:
     """One LanceDB directory. Cheap to construct; tables are opened or created on first use."""
 
-    def __init__(self, uri: str | Path, dim: int = 384) -> None:
+    def __init__(self, uri: str | Path, dim: int = 384, nprobes: int = 20, refine_factor: int | None = None) -> None:
         self.uri = str(uri)
         self.dim = dim
+        self.nprobes = nprobes
+        self.refine_factor = refine_factor
         self._db = None
+
+    @classmethod
+    def from_config(cls, store_cfg, dim: int) -> Store:
+        return cls(store_cfg.uri, dim=dim, nprobes=store_cfg.nprobes, refine_factor=store_cfg.refine_factor)
 
     @property
     def db(self):
@@ -179,8 +185,10 @@ class Store:
             return []
         if tbl.count_rows() == 0:
             return [[] for _ in range(len(vectors))]
-        res = (tbl.search([v for v in vectors.astype(np.float32)]).metric("cosine").limit(k)
-               .select(["doc_id", *columns, "_distance"]).to_arrow())
+        q = tbl.search([v for v in vectors.astype(np.float32)]).metric("cosine").limit(k).nprobes(self.nprobes)
+        if self.refine_factor:
+            q = q.refine_factor(self.refine_factor)
+        res = q.select(["doc_id", *columns, "_distance"]).to_arrow()
         out: list[list[Hit]] = [[] for _ in range(len(vectors))]
         qi = res.column("query_index").to_pylist() if len(vectors) > 1 else [0] * res.num_rows
         cols = {c: res.column(c).to_pylist() for c in columns}
@@ -223,6 +231,55 @@ class Store:
         tbl = self.table(name)
         flt = f"epoch = {int(epoch)}" + (f" AND origin = '{origin}'" if origin else "")
         return lance.dataset(tbl.uri, version=version or tbl.version).count_rows(filter=flt)
+
+    # ---- indexes -----------------------------------------------------------------------------
+    def ensure_indexes(self, name: str, ann_index: str = "IVF_PQ", ann_min_rows: int = 100_000,
+                       rebuild_share: float = 0.25) -> dict:
+        """Bring a table's indexes up to date; returns what was done and how long it took.
+
+        - a BTREE index on `doc_id` (write-back's existence checks and merge_insert join on it);
+        - the ANN index on `vector` once the table has `ann_min_rows` rows.
+        Rows added after an index was built are still found (LanceDB searches them exactly and merges);
+        an index is rebuilt when those rows exceed `rebuild_share` of the rows it covers. Each build is
+        its own table version (data unchanged), so run this between epochs (ingest, gc, `bidirag
+        index`), never inside one. (Incremental index updates are not used: the pylance `optimize_indices`
+        shipped with this LanceDB drops its newer BTREE indexes, and `Table.optimize` also prunes versions.)
+        """
+        from lancedb.index import BTree, IvfFlat, IvfHnswSq, IvfPq
+
+        tbl = self.table(name)
+        rows = tbl.count_rows()
+        done: dict[str, Any] = {"table": name, "rows": rows, "actions": []}
+        if rows == 0:
+            return done
+        have = {ix.columns[0]: tbl.index_stats(ix.name) for ix in tbl.list_indices()}
+
+        def stale(col: str) -> str | None:
+            st = have.get(col)
+            if st is None:
+                return "build"
+            return "rebuild" if st.num_unindexed_rows > rebuild_share * max(1, st.num_indexed_rows) else None
+
+        def timed(action: str, fn) -> None:
+            t = time.perf_counter()
+            fn()
+            done["actions"].append({"action": action, "seconds": round(time.perf_counter() - t, 2)})
+
+        if what := stale("doc_id"):
+            timed(f"{what} key index (BTREE doc_id)", lambda: tbl.create_index("doc_id", config=BTree(), replace=True))
+        if ann_index != "none" and rows >= ann_min_rows and (what := stale("vector")):
+            parts = max(16, int(np.sqrt(rows)))
+            cfg = {"IVF_PQ": lambda: IvfPq(distance_type="cosine", num_partitions=parts,
+                                           num_sub_vectors=max(1, self.dim // 8)),
+                   "IVF_HNSW_SQ": lambda: IvfHnswSq(distance_type="cosine", num_partitions=max(1, parts // 16)),
+                   "IVF_FLAT": lambda: IvfFlat(distance_type="cosine", num_partitions=parts)}[ann_index]()
+            timed(f"{what} ANN index ({ann_index}, {parts} partitions, {rows} rows)",
+                  lambda: tbl.create_index("vector", config=cfg, replace=True))
+        tbl = self.table(name)
+        done["indexes"] = {ix.name: {"type": ix.index_type, "unindexed": tbl.index_stats(ix.name).num_unindexed_rows}
+                           for ix in tbl.list_indices()}
+        done["version"] = tbl.version
+        return done
 
     # ---- writes ------------------------------------------------------------------------------
     def insert_new(self, name: str, rows: list[dict[str, Any]]) -> tuple[int, int]:

@@ -53,3 +53,27 @@ def test_repeated_keys_in_one_batch_are_inserted_once(tmp_path):
     st.init()
     n, _ = st.insert_new(CORPUS, [_row(0, [1, 0, 0, 0]), _row(0, [1, 0, 0, 0]), _row(1, [0, 1, 0, 0])])
     assert n == 2 and st.table(CORPUS).count_rows() == 2
+
+
+def test_index_policy_builds_once_searches_unindexed_rows_and_rebuilds_past_the_share(tmp_path):
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((700, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    st = Store(tmp_path / "s", dim=16, nprobes=8, refine_factor=5)
+    st.init()
+    st.insert_new(CORPUS, [_row(i, vecs[i].tolist()) for i in range(500)])
+    assert st.ensure_indexes(CORPUS, ann_min_rows=1000)["actions"][0]["action"].startswith("build key index")
+    assert "vector_idx" not in st.ensure_indexes(CORPUS, ann_min_rows=1000)["indexes"]   # too small for ANN
+    first = st.ensure_indexes(CORPUS, ann_min_rows=400, rebuild_share=0.25)
+    assert [a["action"].split(" (")[0] for a in first["actions"]] == ["build ANN index"]
+    v = st.table(CORPUS).version
+    assert st.ensure_indexes(CORPUS, ann_min_rows=400)["actions"] == [] and st.table(CORPUS).version == v
+    st.insert_new(CORPUS, [_row(i, vecs[i].tolist()) for i in range(500, 550)])       # 10% new: kept unindexed
+    assert st.ensure_indexes(CORPUS, ann_min_rows=400, rebuild_share=0.25)["actions"] == []
+    hit = st.search(st.table(CORPUS), vecs[520:521], 1)[0][0]                       # found through the flat part
+    assert hit.doc_id == "d520" and hit.distance < 1e-4
+    st.insert_new(CORPUS, [_row(i, vecs[i].tolist()) for i in range(550, 700)])      # 40% new: rebuild
+    again = st.ensure_indexes(CORPUS, ann_min_rows=400, rebuild_share=0.25)
+    assert {a["action"].split(" (")[0] for a in again["actions"]} == {"rebuild key index", "rebuild ANN index"}
+    assert all(ix["unindexed"] == 0 for ix in again["indexes"].values())
+    assert st.insert_new(CORPUS, [_row(3, vecs[3].tolist())])[0] == 0                 # key check still exact

@@ -133,7 +133,7 @@ class UnitCheck(Stage):
     def setup(self) -> None:
         self._nli = handlers.nli(self.cfg.models.nli)
         self._emb = handlers.embedder(self.cfg.models.embedder)
-        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._store = Store.from_config(self.cfg.store, self._emb.dim)
         self._units = self._store.pinned(UNITS, self.units_version)
 
     def process_active(self, records: list[Record]) -> None:

@@ -60,7 +60,7 @@ class Retrieve(Stage):
 
     def setup(self) -> None:
         self._emb = handlers.embedder(self.cfg.models.embedder)
-        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._store = Store.from_config(self.cfg.store, self._emb.dim)
         self._corpus = self._store.pinned(CORPUS, self.pinned_version)
         self._exp = (self._store.pinned(EXPERIENCE, self.experience_version)
                      if self.critiques and self.experience_version is not None else None)
@@ -118,7 +118,7 @@ class Validate(Stage):
     def setup(self) -> None:
         self._nli = handlers.nli(self.cfg.models.nli)
         self._emb = handlers.embedder(self.cfg.models.embedder)
-        self._store = Store(self.cfg.store.uri, dim=self._emb.dim)
+        self._store = Store.from_config(self.cfg.store, self._emb.dim)
         self._corpus = self._store.pinned(CORPUS, self.pinned_version)
 
     def process_active(self, records: list[Record]) -> None:
