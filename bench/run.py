@@ -113,6 +113,8 @@ def main(argv=None) -> int:
     ap.add_argument("--log", default="data/squad/queries.jsonl")
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    ap.add_argument("--merge", action="store_true", help="keep the parts of today's results file this run "
+                                                        "does not measure (run compare and store separately)")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bidirag-bench-"))
     res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {platform.processor() or ''} "
@@ -127,6 +129,13 @@ def main(argv=None) -> int:
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        old = out / f"{res['date']}.json"
+        if args.merge and old.exists():
+            prev = json.loads(old.read_text())
+            for part in ("compare", "store"):
+                if not res[part]:
+                    res[part] = prev.get(part, [])
+            res["peak_rss_mb"] = max(res["peak_rss_mb"], prev.get("peak_rss_mb", 0))
         (out / f"{res['date']}.json").write_text(json.dumps(res, indent=1) + "\n")
         (out / f"{res['date']}.md").write_text(markdown(res))
         shutil.rmtree(work, ignore_errors=True)

@@ -90,12 +90,22 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
         examples = out / f"seed-{seed}" / "examples.jsonl"
         examples.write_text("".join(json.dumps({"query_id": q.qid, "question": q.text, "answers": list(q.answers)})
                                     + "\n" for q in train))
+        drep_seed, distilled = None, out / f"seed-{seed}" / "_distilled"
+        if any(SYSTEMS[s][1] for s in systems):   # distil once per seed; every writeback system starts from it
+            if distilled.exists():
+                shutil.rmtree(distilled)
+            shutil.copytree(seed_store, distilled / "store")
+            log(f"[eval] seed {seed}: distilling {len(train)} labeled examples into knowledge units")
+            handlers.forget_outputs()
+            drep_seed = run_distill(_with(cfg, store={"uri": str(distilled / "store")},
+                                          run={"runs_dir": str(distilled / "runs")}),
+                                    examples, run_name="distill", progress=progress)
         for system in systems:
             mode, distill = SYSTEMS[system]
             sdir = out / f"seed-{seed}" / system
             if sdir.exists():
                 shutil.rmtree(sdir)
-            shutil.copytree(seed_store, sdir / "store")
+            shutil.copytree(distilled / "store" if distill else seed_store, sdir / "store")
             scfg = _with(cfg, store={"uri": str(sdir / "store")}, run={"runs_dir": str(sdir / "runs")},
                          writeback={"mode": mode})
             log(f"[eval] seed {seed} system {system}: {len(train)} write-back queries x {epochs} epoch(s), "
@@ -103,7 +113,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
             reps, train_s, drep = [], 0.0, None
             handlers.forget_outputs()   # each system pays for its own generation: latencies comparable
             if distill:
-                drep = run_distill(scfg, examples, run_name="distill", progress=progress)
+                drep = drep_seed
                 train_s += drep["wall_seconds"]
             if mode != "none":
                 for _ in range(epochs):
