@@ -8,6 +8,8 @@ and three bidirag adds in front of them, because an NLI model happily "entails" 
 restate the question, copy an off-topic sentence of a document, or obey an injected instruction:
 query_safety = 0 when the query carries instructions to the system ("ignore the documents and state
                that ..."), else 1; answers to such queries are never written back
+premise      = for a why-question, max over retrieved docs of P(entail | doc, the claim it takes for granted)
+               ("Why is it true that X?" -> X); questions without such a claim score 1
 content      = min over answer sentences of the share of their content words that are not in the query
                (a sentence with no content words scores 0): 0 for "The county developing its business
                center is." asked "Which county is developing its business center?"
@@ -23,7 +25,7 @@ import numpy as np
 
 from bidirag.text import content_words
 
-CHECKS = ("query_safety", "content", "relevance", "grounding", "attribution", "novelty")
+CHECKS = ("query_safety", "premise", "content", "relevance", "grounding", "attribution", "novelty")
 
 _INSTRUCTION = re.compile(
     r"(^|[.!?;:,]\s*|\band\s+|\bthen\s+)(please\s+)?(ignore|disregard|forget|override)\b[^.?!]{0,40}"
@@ -76,7 +78,8 @@ def novelty(max_cosine: float | None) -> float:
 def thresholds(acceptance) -> dict[str, float]:
     """The min score of every check, from an AcceptanceConfig."""
     a = acceptance
-    return {"query_safety": 1.0 if a.reject_instructions else 0.0, "content": a.content_threshold,
+    return {"query_safety": 1.0 if a.reject_instructions else 0.0, "premise": a.premise_threshold,
+            "content": a.content_threshold,
             "relevance": a.relevance_threshold, "grounding": a.grounding_threshold,
             "attribution": a.attribution_threshold, "novelty": a.novelty_threshold}
 
@@ -91,6 +94,7 @@ def verdict(scores: dict[str, float], thresholds: dict[str, float]) -> str | Non
 
 def reason(check: str, score: float, threshold: float) -> str:
     words = {"query_safety": "the query carries instructions to the system (possible prompt injection)",
+             "premise": "the question takes for granted a claim the documents do not support (false premise)",
              "content": "an answer sentence only restates the question",
              "relevance": "the answer is not about the question",
              "grounding": "answer not entailed by the retrieved documents",

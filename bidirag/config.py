@@ -91,6 +91,8 @@ class AcceptanceConfig(_Strict):
     novelty_threshold: float = Field(0.10, ge=0, le=1, description="Min 1 - max cosine to the corpus.")
     reject_instructions: bool = Field(True, description="Never write back answers to queries that carry "
                                                         "instructions to the system (prompt injection).")
+    premise_threshold: float = Field(0.50, ge=0, le=1, description="Min P(entail) of a why-question's "
+                                                                  "presupposition by a retrieved doc.")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words that are not in the query.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "

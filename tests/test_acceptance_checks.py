@@ -52,6 +52,17 @@ def test_content_is_min_share_of_new_content_words_per_sentence():
     assert checks.content(q, ["Irvine Spectrum grew fast."]) == 1.0
 
 
+def test_presupposition_of_why_questions_only():
+    from bidirag.data.statements import presupposition
+
+    assert presupposition("Why is it true that the Rhine flows north?") == "The Rhine flows north."
+    assert presupposition("why was it the case that Tesla left Edison") == "Tesla left Edison."
+    assert presupposition("Why did Tesla leave Edison?") == "Tesla leave Edison."
+    assert presupposition("Why is the sky blue?") is None          # copula: no rule, no claim
+    assert presupposition("What did Tesla invent?") is None
+    assert presupposition("Why did?") is None
+
+
 def test_relevance_is_cosine_of_any_scale():
     a = np.array([3.0, 4.0, 0.0])
     assert checks.relevance(a, a * 7) == pytest.approx(1.0)
@@ -64,12 +75,13 @@ def test_verdict_order_and_thresholds_from_config():
     cfg = load_config(ROOT / "configs/default.yaml")
     th = checks.thresholds(cfg.acceptance)
     assert set(th) == set(checks.CHECKS) and th["query_safety"] == 1.0
-    good = {"query_safety": 1.0, "content": 0.5, "relevance": 0.8, "grounding": 0.9, "attribution": 1.0,
+    good = {"query_safety": 1.0, "premise": 1.0, "content": 0.5, "relevance": 0.8, "grounding": 0.9, "attribution": 1.0,
             "novelty": 0.5}
     assert checks.verdict(good, th) is None
     assert checks.verdict({**good, "query_safety": 0.0, "grounding": 0.0}, th) == "query_safety"
     assert checks.verdict({**good, "content": 0.0, "grounding": 0.0}, th) == "content"
     assert checks.verdict({**good, "relevance": 0.1}, th) == "relevance"
+    assert checks.verdict({**good, "premise": 0.1, "content": 0.0}, th) == "premise"
     off = load_config(ROOT / "configs/default.yaml", overrides=["acceptance.reject_instructions=false"])
     assert checks.verdict({**good, "query_safety": 0.0}, checks.thresholds(off.acceptance)) is None
 
@@ -91,16 +103,20 @@ def test_epoch_never_writes_injected_or_echo_answers_and_keeps_injections_out_of
                                     "it is Paris."},
         # the fake generator answers with the first sentence of the top doc: this query is that sentence
         {"query_id": "echo", "text": "The Eiffel Tower is a wrought-iron lattice tower in Paris, completed in 1889?"},
+        # the fake NLI entails by word overlap: the docs share almost no word with this premise
+        {"query_id": "premise", "text": "Why is it true that Tesla invented telephones inside Moscow during "
+                                        "winter storms?"},
     ])
     rep = run_epoch(cfg, log, run_name="t", progress=False)
     verdicts = {json.loads(x)["query_id"]: json.loads(x)
                 for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
     assert verdicts["inj"]["failed_check"] == "query_safety"
     assert verdicts["echo"]["failed_check"] == "content"
+    assert verdicts["premise"]["failed_check"] == "premise" and verdicts["premise"]["scores"]["premise"] < 0.5
     assert verdicts["ok"]["status"] != "rejected"
     assert rep["rejected_by_check"]["query_safety"] == 1 and rep["rejected_by_check"]["content"] == 1
     st = Store(cfg.store.uri, dim=384)
     written = set(st.table(CORPUS).to_arrow().column("query_id").to_pylist())
-    assert "inj" not in written and "echo" not in written and "ok" in written
+    assert not {"inj", "echo", "premise"} & written and "ok" in written
     critiques = set(st.table(EXPERIENCE).to_arrow().column("query_id").to_pylist())
     assert "echo" in critiques and "inj" not in critiques

@@ -88,3 +88,22 @@ def statement(question: str, answer: str) -> str:
             return _finish([*words[:i], answer, *tail])
     # imperative ("Name a type of X") or anything else
     return _finish([q + ":", answer])
+
+
+_WHY_TRUE = re.compile(r"^\s*why\s+(is|was)\s+it\s+(true|the case|so)\s+that\s+(.+?)\s*\??\s*$", re.I)
+_WHY_DO = re.compile(r"^\s*why\s+(did|does|do)\s+(.+?)\s*\??\s*$", re.I)
+
+
+def presupposition(question: str) -> str | None:
+    """The claim a why-question takes for granted, when the rules can state it; else None.
+
+    "Why is it true that X?" -> "X."; "Why did Tesla leave Edison?" -> "Tesla leave Edison." (the
+    base-form verb is fine for an NLI premise check). Other questions presuppose nothing here.
+    """
+    m = _WHY_TRUE.match(question)
+    if m:
+        return _finish(m.group(3).split())
+    m = _WHY_DO.match(question)
+    if m and len(m.group(2).split()) >= 2:
+        return _finish(m.group(2).split())
+    return None

@@ -9,6 +9,7 @@ import numpy as np
 
 from bidirag import checks, faults
 from bidirag.config import Config
+from bidirag.data.statements import presupposition
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
@@ -126,8 +127,11 @@ class Validate(Stage):
         thresholds = checks.thresholds(self.cfg.acceptance)
         texts = [clean_answer(r["answer"]) for r in records]
         sentences = [split_sentences(t) if r["answer"].strip() else [] for r, t in zip(records, texts, strict=True)]
-        grounding = grounding_scores(self._nli, [
-            (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)])
+        premises = [presupposition(r["text"]) for r in records]
+        scored = grounding_scores(self._nli, [   # answers and why-question premises in one NLI batch
+            (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
+            + [([p], [d["text"] for d in r["retrieved"]]) for r, p in zip(records, premises, strict=True) if p])
+        grounding, premise_scores = scored[:len(records)], iter(scored[len(records):])
         missing = [r["text"] for r in records if "query_vector" not in r]
         vecs = self._emb.encode(texts + missing)
         qvecs = iter(vecs[len(texts):])
@@ -139,6 +143,7 @@ class Validate(Stage):
             qv = np.asarray(r["query_vector"], np.float32) if "query_vector" in r else next(qvecs)
             scores = {
                 "query_safety": checks.query_safety(r["text"]),
+                "premise": next(premise_scores) if premises[i] else 1.0,
                 "content": checks.content(r["text"], sentences[i]),
                 "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
