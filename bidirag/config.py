@@ -138,9 +138,11 @@ class InputConfig(_Strict):
 class StoreConfig(_Strict):
     uri: str = Field("runs/store", description="LanceDB directory.")
     lock: bool = Field(True, description="Refuse a second concurrent writer on a local store (advisory lock).")
-    ann_index: Literal["IVF_PQ", "IVF_HNSW_SQ", "IVF_FLAT", "none"] = Field(
-        "IVF_PQ", description="Vector index built by `bidirag index` / ingest / gc once a table has "
-                              "ann_min_rows rows; below that, exact (flat) search is fast enough.")
+    ann_index: Literal["IVF_FLAT", "IVF_PQ", "IVF_HNSW_SQ", "none"] = Field(
+        "IVF_FLAT", description="Vector index built by `bidirag index` / ingest / gc once a table has "
+                                "ann_min_rows rows; below that, exact (flat) search is fast enough. IVF_FLAT "
+                                "keeps exact distances (novelty needs the max cosine, not just an id); "
+                                "measured in bench/results.")
     ann_min_rows: int = Field(100_000, ge=1, description="Rows before an ANN index is built.")
     ann_rebuild_share: float = Field(0.25, gt=0, le=10, description="Retrain the ANN index from scratch when "
                                                                     "rows added since it was trained exceed this "

@@ -233,7 +233,7 @@ class Store:
         return lance.dataset(tbl.uri, version=version or tbl.version).count_rows(filter=flt)
 
     # ---- indexes -----------------------------------------------------------------------------
-    def ensure_indexes(self, name: str, ann_index: str = "IVF_PQ", ann_min_rows: int = 100_000,
+    def ensure_indexes(self, name: str, ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000,
                        rebuild_share: float = 0.25) -> dict:
         """Bring a table's indexes up to date; returns what was done and how long it took.
 
