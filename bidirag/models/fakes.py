@@ -60,6 +60,9 @@ class FakeGenerator:
     def teardown(self) -> None:
         pass
 
+    def forget(self) -> None:
+        """No memo to drop (the fake is a pure function)."""
+
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
         out = []
         for p in prompts:

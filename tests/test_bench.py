@@ -1,0 +1,28 @@
+"""The benchmark's own parts on small inputs (the figures come from `make bench`, not from tests)."""
+
+from bench.paper_loop import run_paper_loop
+from bench.store_scaling import measure
+from bidirag.ingest import ingest
+from bidirag.store import CORPUS, Store
+
+
+def test_store_sweep_reports_exact_and_ann_figures(tmp_path):
+    res = measure(tmp_path, 3000, dim=16, new_docs=20, queries=20, log=lambda *_: None)
+    assert res["size"] == 3000 and res["unindexed_rows_during_search"] == 20
+    actions = [a["action"].split(" (")[0] for a in res["index_build"]]
+    assert actions == ["build key index", "build ANN index"]
+    assert res["novelty_recall_at_1_vs_exact"] >= 0.9          # IVF_FLAT keeps exact distances
+    assert abs(res["novelty_cosine_error_mean"]) < 1e-3
+    assert res["rebuild_needed_after_100_new"] is False
+    assert Store(tmp_path / "scale-3000", dim=16).table(CORPUS).count_rows() == 3040
+
+
+def test_paper_loop_commits_once_per_written_answer(fake_cfg, corpus_file, query_log):
+    from bidirag.data.querylog import DeadLetter, read_log
+
+    ingest(fake_cfg, corpus_file, progress=False)
+    st = Store(fake_cfg.store.uri, dim=384)
+    v0 = st.table(CORPUS).version
+    res = run_paper_loop(fake_cfg, list(read_log(query_log, DeadLetter(None))))
+    assert res["queries"] == 5 and res["written"] >= 1
+    assert st.table(CORPUS).version == v0 + res["written"]      # the paper writes each answer on its own
