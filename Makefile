@@ -58,8 +58,10 @@ test: prepare vllm
 eval: prepare
 	$(BIDIRAG) eval --out runs/eval --systems standard,naive,bidirectional --seeds 42,43,44 --queries-per-seed 60
 
-bench: prepare
-	$(PY) -m bench.run $(BENCH_ARGS)
+# bidirag vs the paper's per-query loop (transformers and vLLM), store sweep 10k-1M, peak memory
+# -> bench/results/<date>.json/.md (~19 min). BENCH_ARGS="--backends transformers --sizes 10000" for less.
+bench: prepare vllm
+	$(PY) -m bench.run --backends transformers,vllm $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

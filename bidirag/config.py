@@ -69,6 +69,9 @@ class NLIConfig(_Strict):
     max_length: int = Field(256, ge=16, le=4096, description="Token cap per (premise, hypothesis).")
     label_order: list[str] | None = Field(None, description="The model's label names in id order, when "
                                                             "its config's id2label is missing or wrong.")
+    quantize: Literal["none", "int8"] = Field("none", description="int8 = dynamic int8 quantization of the "
+                                                                  "Linear layers (CPU only; faster, slightly "
+                                                                  "different scores: see bench/results).")
     resources: Resources = Field(default_factory=Resources, description="Worker resources.")
 
 

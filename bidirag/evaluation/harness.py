@@ -126,6 +126,8 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
             st = Store(scfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
             written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
                        if r["origin"] == "writeback"]
+            unit_ids = set(st.table(UNITS).to_arrow().column("doc_id").to_pylist())
+            with_unit = sum(any(d["doc_id"] in unit_ids for d in r.get("retrieved", [])) for r in answered)
             generated = sum(r["generated"] for r in reps)
             accepted = sum(r["accepted"] - r["deduplicated"] for r in reps)
             res = {
@@ -141,6 +143,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 "answer_seconds_per_query": test_s / max(1, len(test)),
                 "throughput_qps": (len(train) * len(reps) + len(test)) / max(1e-9, train_s + test_s),
                 "units_written": drep["written"] if drep else 0,
+                "unit_retrieved_share": with_unit / max(1, len(answered)),
                 "utility_pass_rate": drep["utility_pass_rate"] if drep else 0.0,
                 "doc_gate_fallback_rate": drep["doc_gate_fallback_rate"] if drep else 0.0,
                 "distill_seconds_per_example": drep["wall_seconds"] / max(1, len(train)) if drep else 0.0,
@@ -183,7 +186,8 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
 SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold", "citation_precision",
                 "citation_recall", "citation_f1", "corpus_growth", "acceptance_rate", "pollution",
                 "writeback_seconds_per_query", "answer_seconds_per_query", "throughput_qps", "deduplicated",
-                "units_written", "utility_pass_rate", "doc_gate_fallback_rate", "distill_seconds_per_example",
+                "units_written", "unit_retrieved_share", "utility_pass_rate", "doc_gate_fallback_rate",
+                "distill_seconds_per_example",
                 "em_gain", "f1_gain", "answer_coverage_gain", "coverage_gain")
 
 

@@ -49,12 +49,14 @@ def write_reports(result: dict, out: Path) -> None:
         lines += ["", f"Gains over standard RAG (same seed), knowledge units distilled with k={p.get('distill_top_k')}"
                   f" ({p.get('distill_scorer')} scorer), answered with k={p['top_k']}:", "",
                   "| system | EM gain (pts) | F1 gain (pts) | answer coverage gain (pts) | units written | "
-                  "utility-gate pass % | doc-gate fallback % | distil s/example |", "|---|---|---|---|---|---|---|---|"]
+                  "test queries with a unit in top-k % | utility-gate pass % | doc-gate fallback % | "
+                  "distil s/example |", "|---|---|---|---|---|---|---|---|---|"]
         for name, m in result["systems"].items():
             if "f1_gain" not in m:
                 continue
             lines.append(f"| {name} | {_ms(m['em_gain'], True, 2)} | {_ms(m['f1_gain'], True, 2)} | "
                          f"{_ms(m['answer_coverage_gain'], True, 1)} | {_ms(m['units_written'], digits=1)} | "
+                         f"{_ms(m.get('unit_retrieved_share', {'mean': 0.0, 'std': 0.0}), True, 1)} | "
                          f"{_ms(m['utility_pass_rate'], True, 1)} | {_ms(m['doc_gate_fallback_rate'], True, 1)} | "
                          f"{_ms(m['distill_seconds_per_example'])} |")
     lines += ["", RULES, ""]

@@ -68,8 +68,9 @@ class NLIModel:
     """Transformers cross-encoder on CPU (or the configured device). Cheap constructor; `setup()` loads."""
 
     def __init__(self, path: str | Path, device: str = "cpu", max_length: int = 256,
-                 label_order: Sequence[str] | None = None, batch_size: int = 32) -> None:
+                 label_order: Sequence[str] | None = None, batch_size: int = 32, quantize: str = "none") -> None:
         self.path = str(path)
+        self.quantize = quantize
         self.device = device
         self.max_length = max_length
         self.label_order = label_order
@@ -80,7 +81,7 @@ class NLIModel:
 
     @property
     def model_id(self) -> str:
-        return self.path
+        return self.path + ("#int8" if self.quantize == "int8" else "")
 
     def setup(self) -> None:
         import torch
@@ -94,6 +95,10 @@ class NLIModel:
         self._tok = AutoTokenizer.from_pretrained(self.path)
         self._model = AutoModelForSequenceClassification.from_pretrained(
             self.path, dtype=torch.float32).to(self.device).eval()
+        if self.quantize == "int8":
+            if self.device != "cpu":
+                raise ValueError("models.nli.quantize=int8 is a CPU option; use device cpu or quantize none")
+            self._model = torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8)
         self._cols = canonical_index(self._model.config.id2label, self.label_order)
         verify_label_order(self.predict([(p, h) for p, h, _ in PROBES]))
 
