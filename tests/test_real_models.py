@@ -47,3 +47,30 @@ def test_real_epoch_on_squad_questions(tmp_path, corpus_file, query_log):
         assert r["grounding"] >= th.grounding_threshold and r["novelty"] >= th.novelty_threshold
     verdicts = [json.loads(x) for x in (tmp_path / "runs/real/epoch-1/verdicts.jsonl").read_text().splitlines()]
     assert len(verdicts) == 5 and all(v["scores"] for v in verdicts)
+
+
+def test_real_distill_gates_and_units(tmp_path, corpus_file):
+    """WriteBack-RAG with the real models: counts add up, units are grounded, the corpus is untouched."""
+    from bidirag.distill import run_distill
+    from bidirag.store import UNITS
+    from tests.conftest import write_log
+
+    cfg = load_config(ROOT / "configs/default.yaml",
+                      overrides=[f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+                                 "models.generator.max_new_tokens=32", "distill.scorer=contains"])
+    ingest(cfg, corpus_file, progress=False)
+    st = Store(cfg.store.uri, dim=384)
+    corpus_v = st.table(CORPUS).version
+    ex = write_log(tmp_path / "ex.jsonl", [
+        {"query_id": "e1", "question": "Which river does Warsaw stand on?", "answers": ["Vistula"]},
+        {"query_id": "e2", "question": "Which team won Super Bowl 50?", "answers": ["Denver Broncos"]},
+        {"query_id": "e3", "question": "In what year was the Eiffel Tower completed?", "answers": ["1889"]},
+    ])
+    rep = run_distill(cfg, ex, run_name="d", progress=False)
+    assert rep["examples"] == 3 and rep["failed"] == 0
+    assert sum(rep["rejected_by_check"].values()) + rep["written"] + rep["deduplicated"] == 3
+    assert st.table(CORPUS).version == corpus_v
+    units = st.table(UNITS).to_arrow().to_pylist()
+    assert len(units) == rep["written"]
+    for u in units:
+        assert u["grounding"] >= cfg.distill.grounding_threshold and u["source_doc_ids"]
