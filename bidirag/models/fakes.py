@@ -19,6 +19,19 @@ from bidirag.models.generator import Prompt
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+class _Lifecycle:
+    """Fakes hold no model: construction, setup and teardown do nothing."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+
 class FakeEmbedder:
     model_id = "fake-embedder"
 
@@ -48,17 +61,8 @@ class FakeEmbedder:
         return out
 
 
-class FakeGenerator:
+class FakeGenerator(_Lifecycle):
     model_id = "fake-generator"
-
-    def __init__(self, **_: object) -> None:
-        pass
-
-    def setup(self) -> None:
-        pass
-
-    def teardown(self) -> None:
-        pass
 
     def forget(self) -> None:
         """No memo to drop (the fake is a pure function)."""
@@ -85,17 +89,8 @@ class FakeGenerator:
         return out
 
 
-class FakeNLI:
+class FakeNLI(_Lifecycle):
     model_id = "fake-nli"
-
-    def __init__(self, **_: object) -> None:
-        pass
-
-    def setup(self) -> None:
-        pass
-
-    def teardown(self) -> None:
-        pass
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         out = np.zeros((len(pairs), 3), dtype=np.float32)
