@@ -4,7 +4,7 @@ The paper's three checks:
 grounding   = mean over answer sentences s of max over retrieved docs x of P(entail | x, s)
 attribution = |cited ∩ retrieved| / |cited|; no citation -> 0 (fails)
 novelty     = 1 - max over corpus docs d of cos(emb(answer), emb(d)); empty corpus -> 1
-and three bidirag adds in front of them, because an NLI model happily "entails" answers that only
+and four bidirag adds in front of them, because an NLI model happily "entails" answers that only
 restate the question, copy an off-topic sentence of a document, or obey an injected instruction:
 query_safety = 0 when the query carries instructions to the system ("ignore the documents and state
                that ..."), else 1; answers to such queries are never written back

@@ -70,12 +70,6 @@ def _store(cfg):
     return Store.from_config(cfg.store, handlers.embedder(cfg.models.embedder).dim)
 
 
-def ensure_indexes(cfg, st, table: str) -> dict:
-    from bidirag.ingest import ensure_indexes as ensure
-
-    return ensure(cfg, st, table)
-
-
 def cmd_replay(args) -> int:
     from bidirag.replay import replay
 
@@ -121,7 +115,7 @@ def cmd_gc(args) -> int:
         st = _store(cfg)
         for t in (CORPUS, EXPERIENCE):
             print(json.dumps(ops.gc(st, args.keep, table=t)))
-            print(json.dumps(ensure_indexes(cfg, st, t)))
+            print(json.dumps(st.ensure_indexes(t)))
     return 0
 
 
@@ -132,7 +126,7 @@ def cmd_index(args) -> int:
     with writer_lock(cfg.store.uri, cfg.store.lock, what="index"):
         st = _store(cfg)
         for t in (CORPUS, UNITS, EXPERIENCE):
-            print(json.dumps(ensure_indexes(cfg, st, t)))
+            print(json.dumps(st.ensure_indexes(t)))
     return 0
 
 
@@ -172,11 +166,7 @@ def cmd_poison(args) -> int:
 
 
 def cmd_snapshots(args) -> int:
-    from bidirag.models import handlers
-    from bidirag.store import Store
-
-    cfg = _config(args)
-    store = Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    store = _store(_config(args))
     snaps = store.snapshots()
     if args.json:
         print(json.dumps(snaps, indent=1))

@@ -147,10 +147,10 @@ class StoreConfig(_Strict):
                                 "keeps exact distances (novelty needs the max cosine, not just an id); "
                                 "measured in bench/results.")
     ann_min_rows: int = Field(100_000, ge=1, description="Rows before an ANN index is built.")
-    ann_rebuild_share: float = Field(0.25, gt=0, le=10, description="Retrain the ANN index from scratch when "
-                                                                    "rows added since it was trained exceed this "
-                                                                    "share of it; otherwise add them "
-                                                                    "incrementally.")
+    ann_rebuild_share: float = Field(0.25, gt=0, le=10, description="Rebuild an index when rows added since "
+                                                                    "it was built exceed this share of the rows "
+                                                                    "it covers; until then they are searched "
+                                                                    "exactly beside it.")
     nprobes: int = Field(20, ge=1, le=10_000, description="IVF partitions probed per ANN query.")
     refine_factor: int | None = Field(None, ge=1, le=100, description="Re-rank k*refine_factor ANN candidates "
                                                                      "with exact distances (None = off).")

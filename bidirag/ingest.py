@@ -41,7 +41,7 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
             continue
         seen.setdefault(content_id(t), (normalize(t), s))
     emb = handlers.embedder(cfg.models.embedder)
-    store = Store(cfg.store.uri, dim=emb.dim)
+    store = Store.from_config(cfg.store, emb.dim)
     tbl = store.table(CORPUS)
     ids = list(seen)
     present = store.existing_ids(tbl, ids) if tbl.count_rows() else set()
@@ -56,12 +56,7 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
                          "source": seen[i][1], "source_doc_ids": [], "model_ids": emb.model_id,
                          "created_at": now()})
     inserted, version = store.insert_new(CORPUS, rows)
-    idx = ensure_indexes(cfg, store, CORPUS)
+    idx = store.ensure_indexes(CORPUS)
     return {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
             "inserted": inserted, "skipped_empty": skipped, "version": idx.get("version", version),
             "index_actions": idx["actions"]}
-
-
-def ensure_indexes(cfg: Config, store: Store, table: str) -> dict:
-    s = cfg.store
-    return store.ensure_indexes(table, s.ann_index, s.ann_min_rows, s.ann_rebuild_share)

@@ -112,16 +112,22 @@ class Hit:
 class Store:
     """One LanceDB directory. Cheap to construct; tables are opened or created on first use."""
 
-    def __init__(self, uri: str | Path, dim: int = 384, nprobes: int = 20, refine_factor: int | None = None) -> None:
+    def __init__(self, uri: str | Path, dim: int = 384, nprobes: int = 20, refine_factor: int | None = None,
+                 ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000, ann_rebuild_share: float = 0.25) -> None:
         self.uri = str(uri)
         self.dim = dim
         self.nprobes = nprobes
         self.refine_factor = refine_factor
+        self.ann_index = ann_index
+        self.ann_min_rows = ann_min_rows
+        self.ann_rebuild_share = ann_rebuild_share
         self._db = None
 
     @classmethod
     def from_config(cls, store_cfg, dim: int) -> Store:
-        return cls(store_cfg.uri, dim=dim, nprobes=store_cfg.nprobes, refine_factor=store_cfg.refine_factor)
+        s = store_cfg
+        return cls(s.uri, dim=dim, nprobes=s.nprobes, refine_factor=s.refine_factor, ann_index=s.ann_index,
+                   ann_min_rows=s.ann_min_rows, ann_rebuild_share=s.ann_rebuild_share)
 
     @property
     def db(self):
@@ -233,9 +239,11 @@ class Store:
         return lance.dataset(tbl.uri, version=version or tbl.version).count_rows(filter=flt)
 
     # ---- indexes -----------------------------------------------------------------------------
-    def ensure_indexes(self, name: str, ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000,
-                       rebuild_share: float = 0.25) -> dict:
+    def ensure_indexes(self, name: str, ann_index: str | None = None, ann_min_rows: int | None = None,
+                       rebuild_share: float | None = None) -> dict:
         """Bring a table's indexes up to date; returns what was done and how long it took.
+
+        The settings default to the store's own (`store.ann_*` through `Store.from_config`).
 
         - a BTREE index on `doc_id` (write-back's existence checks and merge_insert join on it);
         - the ANN index on `vector` once the table has `ann_min_rows` rows.
@@ -247,6 +255,9 @@ class Store:
         """
         from lancedb.index import BTree, IvfFlat, IvfHnswSq, IvfPq
 
+        ann_index = ann_index or self.ann_index
+        ann_min_rows = self.ann_min_rows if ann_min_rows is None else ann_min_rows
+        rebuild_share = self.ann_rebuild_share if rebuild_share is None else rebuild_share
         tbl = self.table(name)
         rows = tbl.count_rows()
         done: dict[str, Any] = {"table": name, "rows": rows, "actions": []}

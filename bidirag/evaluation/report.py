@@ -56,7 +56,7 @@ def write_reports(result: dict, out: Path) -> None:
                 continue
             lines.append(f"| {name} | {_ms(m['em_gain'], True, 2)} | {_ms(m['f1_gain'], True, 2)} | "
                          f"{_ms(m['answer_coverage_gain'], True, 1)} | {_ms(m['units_written'], digits=1)} | "
-                         f"{_ms(m.get('unit_retrieved_share', {'mean': 0.0, 'std': 0.0}), True, 1)} | "
+                         f"{_ms(m['unit_retrieved_share'], True, 1)} | "
                          f"{_ms(m['utility_pass_rate'], True, 1)} | {_ms(m['doc_gate_fallback_rate'], True, 1)} | "
                          f"{_ms(m['distill_seconds_per_example'])} |")
     lines += ["", RULES, ""]

@@ -132,15 +132,12 @@ class Validate(Stage):
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
             + [([p], [d["text"] for d in r["retrieved"]]) for r, p in zip(records, premises, strict=True) if p])
         grounding, premise_scores = scored[:len(records)], iter(scored[len(records):])
-        missing = [r["text"] for r in records if "query_vector" not in r]
-        vecs = self._emb.encode(texts + missing)
-        qvecs = iter(vecs[len(texts):])
-        vecs = vecs[:len(texts)]
+        vecs = self._emb.encode(texts)
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
             cited = cited_numbers(r["answer"])
             top = nearest[i][0] if nearest[i] else None
-            qv = np.asarray(r["query_vector"], np.float32) if "query_vector" in r else next(qvecs)
+            qv = np.asarray(r["query_vector"], np.float32)      # set by Retrieve
             scores = {
                 "query_safety": checks.query_safety(r["text"]),
                 "premise": next(premise_scores) if premises[i] else 1.0,
