@@ -89,14 +89,16 @@ def markdown(res: dict) -> str:
         s0 = res["store"][0]
         lines += ["", f"## Store scaling ({s0['vectors']}, 384-d; {s0['queries']} queries; {s0['index']}, "
                   f"nprobes {s0['nprobes']}, refine x{s0['refine_factor']})", "",
-                  "| rows | commit 100 new, no index (s) | commit 100 new, indexed (s) | key index build (s) | "
+                  "| rows | commit 100 new, no index (s) | commit 100 new, indexed, unlocked merge (s) | "
+                  "commit 100 new, indexed, under the writer lock (s) | key index build (s) | "
                   "ANN build (s) | novelty exact (ms/q) | novelty ANN (ms/q) | ANN recall@1 | max-cosine error "
                   "(mean / max) | retrieval exact (ms/q) | retrieval ANN (ms/q) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in res["store"]:
         build = {a["action"].split(" (")[0].split(" ", 1)[1]: a["seconds"] for a in s["index_build"]}
         lines.append(f"| {s['size']:,} | {s['commit_seconds_no_index']} | {s['commit_seconds_with_indexes']} | "
-                     f"{build.get('key index', '-')} | {build.get('ANN index', '-')} | "
+                     f"{s.get('commit_seconds_locked', '-')} | {build.get('key index', '-')} | "
+                     f"{build.get('ANN index', '-')} | "
                      f"{s['novelty_ms_per_query_flat']} | {s['novelty_ms_per_query_ann']} | "
                      f"{s['novelty_recall_at_1_vs_exact']} | {s['novelty_cosine_error_mean']} / "
                      f"{s['novelty_cosine_error_max']} | {s['retrieval_ms_per_query_flat']} | "

@@ -14,6 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_NAME = ".bidirag-writer.lock"
+_HELD: dict[str, int] = {}      # resolved store path -> depth, for the locks this process holds
+
+
+def holds_writer_lock(uri: str) -> bool:
+    """True while this process holds the writer lock of the local store at `uri` (so no other bidirag
+    writer can commit to it: write-back may append instead of merging)."""
+    return "://" not in str(uri) and _HELD.get(str(Path(uri).resolve()), 0) > 0
 
 
 class StoreBusy(RuntimeError):
@@ -42,7 +49,12 @@ def writer_lock(uri: str, enabled: bool = True, what: str = "job"):
         fh.write(json.dumps({"pid": os.getpid(), "what": what, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                      time.gmtime())}))
         fh.flush()
-        yield
+        key = str(Path(uri).resolve())
+        _HELD[key] = _HELD.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()

@@ -22,6 +22,26 @@ def test_insert_new_is_one_version_and_idempotent(tmp_path):
     assert st.insert_new(CORPUS, []) == (0, st.table(CORPUS).version)
 
 
+@pytest.mark.parametrize("locked", [True, False])
+def test_insert_new_is_exactly_once_with_and_without_the_writer_lock(tmp_path, locked):
+    from bidirag.lock import holds_writer_lock, writer_lock
+
+    st = Store(tmp_path / "s", dim=4)
+    st.init()
+    st.insert_new(CORPUS, [_row(i, np.eye(4)[i].tolist()) for i in range(3)])
+    st.ensure_indexes(CORPUS, ann_index="none")              # the key index the append path checks with
+    with writer_lock(st.uri, enabled=locked):
+        assert holds_writer_lock(st.uri) is locked
+        v0 = st.table(CORPUS).version
+        rows = [_row(i, np.eye(4)[i % 4].tolist()) for i in range(1, 6)] + [_row(5, [1, 0, 0, 0])]
+        n, v1 = st.insert_new(CORPUS, rows)                  # d1, d2 exist; d5 twice in the batch
+        assert (n, v1) == (3, v0 + 1)
+        assert st.insert_new(CORPUS, rows) == (0, v1)
+    assert not holds_writer_lock(st.uri)
+    ids = st.table(CORPUS).to_arrow().column("doc_id").to_pylist()
+    assert sorted(ids) == [f"d{i}" for i in range(6)]
+
+
 def test_pinned_snapshot_does_not_see_later_writes_and_search_is_batched(tmp_path):
     st = Store(tmp_path / "s", dim=4)
     st.init()
