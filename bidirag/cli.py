@@ -209,7 +209,8 @@ def cmd_models_train_nli(args) -> int:
 def cmd_models_eval_nli(args) -> int:
     from bidirag.models.eval_nli import evaluate
 
-    print(json.dumps(evaluate(Path(args.model), Path(args.out) if args.out else None), indent=1))
+    print(json.dumps(evaluate(Path(args.model), Path(args.out) if args.out else None,
+                                      premise_sentences=args.premise_sentences), indent=1))
     return 0
 
 
@@ -326,6 +327,8 @@ def parser() -> argparse.ArgumentParser:
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")
     sp.add_argument("--out", default=None, help="metrics.json path (default: <model>/metrics.json)")
+    sp.add_argument("--premise-sentences", type=int, default=0,
+                    help="premises cut to this many best-matching sentences (models.nli.premise_sentences)")
     sp.set_defaults(fn=cmd_models_eval_nli)
     return p
 

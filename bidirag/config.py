@@ -72,6 +72,10 @@ class NLIConfig(_Strict):
     quantize: Literal["none", "int8"] = Field("none", description="int8 = dynamic int8 quantization of the "
                                                                   "Linear layers (CPU only; faster, slightly "
                                                                   "different scores: see bench/results).")
+    premise_sentences: int = Field(0, ge=0, le=50, description="0 = the whole retrieved doc is the premise; "
+                                                               "N = only the N consecutive sentences sharing "
+                                                               "most content words with the hypothesis "
+                                                               "(faster; see bench/results).")
     resources: Resources = Field(default_factory=Resources, description="Worker resources.")
 
 

@@ -93,3 +93,22 @@ STOPWORDS = frozenset(
 def content_words(text: str) -> list[str]:
     """Normalized words that carry content (no stop words, no citation numbers)."""
     return [w for w in normalize_answer(strip_citations(text)).split() if w not in STOPWORDS]
+
+
+def premise_window(premise: str, hypothesis: str, sentences: int) -> str:
+    """The `sentences` consecutive sentences of `premise` that share the most content words with
+    `hypothesis` (earliest window on ties); the whole premise when it is not longer than that, or when
+    `sentences` is 0. Shortens NLI inputs: a cross-encoder's cost grows with the premise's tokens."""
+    if sentences <= 0:
+        return premise
+    sents = split_sentences(premise)
+    if len(sents) <= sentences:
+        return premise
+    want = set(content_words(hypothesis))
+    have = [set(content_words(x)) & want for x in sents]
+    best, best_score = 0, -1
+    for start in range(len(sents) - sentences + 1):
+        score = len(set().union(*have[start:start + sentences]))
+        if score > best_score:
+            best, best_score = start, score
+    return " ".join(sents[best:best + sentences])

@@ -3,6 +3,7 @@ from bidirag.text import (
     contains_answer,
     content_id,
     exact_match,
+    premise_window,
     split_sentences,
     strip_citations,
     token_f1,
@@ -38,3 +39,12 @@ def test_token_f1_and_em_hand_computed():
 def test_contains_answer_matches_whole_tokens():
     assert contains_answer("It opened in 1889 in Paris.", ["1889"])
     assert not contains_answer("It opened in 18890.", ["1889"])
+
+
+def test_premise_window_keeps_the_sentences_that_match_the_hypothesis():
+    doc = ("Paris is large. The Seine flows north. Rome has seven hills. "
+           "The Tiber crosses Rome. Madrid is dry.")
+    assert premise_window(doc, "Which river crosses Rome?", 2) == "Rome has seven hills. The Tiber crosses Rome."
+    assert premise_window(doc, "Nothing matches here", 2) == "Paris is large. The Seine flows north."
+    assert premise_window(doc, "Which river crosses Rome?", 0) == doc
+    assert premise_window("One sentence only.", "Rome", 3) == "One sentence only."

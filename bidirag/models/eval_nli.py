@@ -18,11 +18,12 @@ from bidirag.models.nli_data import CONTRA, ENTAIL, training_set
 from bidirag.models.train_nli import scores
 
 
-def evaluate(model_dir: Path, out: Path | None = None, seed: int = 13) -> dict:
-    model = NLIModel(model_dir, batch_size=32)
+def evaluate(model_dir: Path, out: Path | None = None, seed: int = 13, premise_sentences: int = 0) -> dict:
+    model = NLIModel(model_dir, batch_size=32, premise_sentences=premise_sentences)
     model.setup()   # verifies the label order on known pairs
     _, evals = training_set(seed=seed)
-    metrics: dict = {"model": str(model_dir), "label_order_verified": True, "sets": {}}
+    metrics: dict = {"model": str(model_dir), "label_order_verified": True, "premise_sentences": premise_sentences,
+                     "sets": {}}
     for name, pairs in evals.items():
         t = time.perf_counter()
         probs = model.predict([(p.premise, p.hypothesis) for p in pairs])
@@ -42,7 +43,7 @@ def evaluate(model_dir: Path, out: Path | None = None, seed: int = 13) -> dict:
     metrics["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     out = out or Path(model_dir) / "metrics.json"
     out.write_text(json.dumps(metrics, indent=1) + "\n")
-    if (Path(model_dir) / "recipe.json").exists():
+    if (Path(model_dir) / "recipe.json").exists() and not premise_sentences:   # the card shows whole premises
         write_card(Path(model_dir), metrics)
     return metrics
 

@@ -66,7 +66,8 @@ def nli(cfg: NLIConfig):
         from bidirag.paths import shipped_nli_dir
 
         return NLIModel(cfg.path or shipped_nli_dir(), device=cfg.device, max_length=cfg.max_length,
-                        label_order=cfg.label_order, batch_size=cfg.batch_size, quantize=cfg.quantize)
+                        label_order=cfg.label_order, batch_size=cfg.batch_size, quantize=cfg.quantize,
+                        premise_sentences=cfg.premise_sentences)
 
     return _cached("nli:" + cfg.model_dump_json(), make)
 

@@ -68,8 +68,10 @@ class NLIModel:
     """Transformers cross-encoder on CPU (or the configured device). Cheap constructor; `setup()` loads."""
 
     def __init__(self, path: str | Path, device: str = "cpu", max_length: int = 256,
-                 label_order: Sequence[str] | None = None, batch_size: int = 32, quantize: str = "none") -> None:
+                 label_order: Sequence[str] | None = None, batch_size: int = 32, quantize: str = "none",
+                 premise_sentences: int = 0) -> None:
         self.path = str(path)
+        self.premise_sentences = premise_sentences
         self.quantize = quantize
         self.device = device
         self.max_length = max_length
@@ -81,7 +83,8 @@ class NLIModel:
 
     @property
     def model_id(self) -> str:
-        return self.path + ("#int8" if self.quantize == "int8" else "")
+        return (self.path + ("#int8" if self.quantize == "int8" else "")
+                + (f"#window{self.premise_sentences}" if self.premise_sentences else ""))
 
     def setup(self) -> None:
         import torch
@@ -109,6 +112,10 @@ class NLIModel:
         if self._model is None:
             raise RuntimeError("NLIModel.setup() must be called before predict()")
         out = np.zeros((len(pairs), 3), dtype=np.float32)
+        if self.premise_sentences:
+            from bidirag.text import premise_window
+
+            pairs = [(premise_window(p, h, self.premise_sentences), h) for p, h in pairs]
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
