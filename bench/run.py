@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.gen_profile import profile
 from bench.paper_loop import run_paper_loop
 from bench.store_scaling import measure
 from bidirag.config import load_config
@@ -35,7 +36,8 @@ def _cfg(store: Path, runs: Path, backend: str, extra: list[str]):
     return load_config(ROOT / "configs/default.yaml", overrides=over)
 
 
-def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, extra: list[str], log=print) -> dict:
+def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, extra: list[str], log=print,
+            gen_profile: bool = True) -> dict:
     queries = list(read_log(queries_file, DeadLetter(None)))[:n]
     qfile = work / f"queries-{n}.jsonl"
     qfile.write_text("".join(json.dumps(q) + "\n" for q in queries))
@@ -67,6 +69,8 @@ def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, 
     log(f"[bench] {backend}: bidirag {out['bidirag']['queries_per_second']:.3f} q/s vs paper loop "
         f"{out['paper_loop']['queries_per_second']:.3f} q/s -> {out['ratio']:.1f}x; "
         f"overhead {100 * out['bidirag']['overhead_share']:.1f}%")
+    if gen_profile:     # the same prompts the epoch rendered (retrieval from the seed snapshot)
+        out["generation"] = profile(_cfg(seed, work / "runs", backend, extra), queries, log=log)
     handlers.clear()
     return out
 
@@ -85,6 +89,18 @@ def markdown(res: dict) -> str:
         lines += ["", "Model seconds inside the bidirag epoch: " + "; ".join(
             f"{c['backend']}: " + ", ".join(f"{k} {v:.1f}" for k, v in c["bidirag"]["model_seconds"].items())
             for c in res["compare"])]
+    gp = [c["generation"] for c in res["compare"] if c.get("generation")]
+    if gp:
+        lines += ["", "## Generation: prefill vs decode (same prompts; `bench/gen_profile.py`)", "",
+                  "| generator | prompt tokens (mean / max) | batch 1: prefill / full (s/query) | batch 1 decode share "
+                  "| batched: prefill / full (s/query) | batched decode share | generation speed-up batched | "
+                  "bound if decoding were free |", "|---|---|---|---|---|---|---|---|"]
+        for g in gp:
+            lines.append(f"| {g['backend']} | {g['prompt_tokens_mean']} / {g['prompt_tokens_max']} | "
+                         f"{g['batch1_prefill_s_per_query']} / {g['batch1_full_s_per_query']} | "
+                         f"{100 * g['batch1_decode_share']:.0f}% | {g['batched_prefill_s_per_query']} / "
+                         f"{g['batched_full_s_per_query']} | {100 * g['batched_decode_share']:.0f}% | "
+                         f"{g['generation_speedup_batched']}x | {g['generation_speedup_bound_if_decode_were_free']}x |")
     if res["store"]:
         s0 = res["store"][0]
         lines += ["", f"## Store scaling ({s0['vectors']}, 384-d; {s0['queries']} queries; {s0['index']}, "
@@ -117,6 +133,7 @@ def main(argv=None) -> int:
     ap.add_argument("--log", default="data/squad/queries.jsonl")
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    ap.add_argument("--no-gen-profile", action="store_true", help="skip the prefill/decode profile")
     ap.add_argument("--merge", action="store_true", help="keep the parts of today's results file this run "
                                                         "does not measure (run compare and store separately)")
     args = ap.parse_args(argv)
@@ -125,7 +142,8 @@ def main(argv=None) -> int:
            f"{__import__('os').cpu_count()} cores", "compare": [], "store": []}
     try:
         for b in [x for x in args.backends.split(",") if x]:
-            res["compare"].append(compare(work, Path(args.corpus), Path(args.log), args.queries, b, args.set))
+            res["compare"].append(compare(work, Path(args.corpus), Path(args.log), args.queries, b, args.set,
+                                         gen_profile=not args.no_gen_profile))
         for size in [int(x) for x in args.sizes.split(",") if x]:
             res["store"].append(measure(work, size, index=args.index))
             shutil.rmtree(work / f"scale-{size}", ignore_errors=True)

@@ -8,13 +8,13 @@ from bidirag.store import CORPUS, Store
 
 def test_store_sweep_reports_exact_and_ann_figures(tmp_path):
     res = measure(tmp_path, 3000, dim=16, new_docs=20, queries=20, log=lambda *_: None)
-    assert res["size"] == 3000 and res["unindexed_rows_during_search"] == 20
+    assert res["size"] == 3000 and res["unindexed_rows_during_search"] == 120
     actions = [a["action"].split(" (")[0] for a in res["index_build"]]
     assert actions == ["build key index", "build ANN index"]
     assert res["novelty_recall_at_1_vs_exact"] >= 0.9          # IVF_FLAT keeps exact distances
     assert abs(res["novelty_cosine_error_mean"]) < 1e-3
     assert res["rebuild_needed_after_100_new"] is False
-    assert Store(tmp_path / "scale-3000", dim=16).table(CORPUS).count_rows() == 3040
+    assert Store(tmp_path / "scale-3000", dim=16).table(CORPUS).count_rows() == 3180   # 3 commits of 20 x 3 ways
 
 
 def test_paper_loop_commits_once_per_written_answer(fake_cfg, corpus_file, query_log):

@@ -74,3 +74,21 @@ def test_real_distill_gates_and_units(tmp_path, corpus_file):
     assert len(units) == rep["written"]
     for u in units:
         assert u["grounding"] >= cfg.distill.grounding_threshold and u["source_doc_ids"]
+
+
+def test_generation_profile_splits_prefill_from_decode(tmp_path, corpus_file, query_log):
+    from bench.gen_profile import profile
+    from bidirag.data.querylog import DeadLetter, read_log
+
+    cfg = load_config(ROOT / "configs/default.yaml",
+                      overrides=[f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+                                 "models.generator.max_new_tokens=12", "models.generator.batch_size=4"])
+    ingest(cfg, corpus_file, progress=False)
+    res = profile(cfg, list(read_log(query_log, DeadLetter(None)))[:4], single=2, log=lambda *_: None)
+    assert res["queries"] == 4 and res["single_queries"] == 2 and res["prompt_tokens_mean"] > 20
+    # one token is cheaper than twelve, at batch 1 and batched; the generator's cap is restored
+    assert res["batch1_prefill_s_per_query"] < res["batch1_full_s_per_query"]
+    assert res["batched_prefill_s_per_query"] < res["batched_full_s_per_query"]
+    assert 0 < res["batch1_decode_share"] < 1
+    from bidirag.models import handlers
+    assert handlers.generator(cfg.models.generator).max_new_tokens == 12
