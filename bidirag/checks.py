@@ -10,6 +10,10 @@ query_safety = 0 when the query carries instructions to the system ("ignore the 
                that ..."), else 1; answers to such queries are never written back
 premise      = for a why-question, max over retrieved docs of P(entail | doc, the claim it takes for granted)
                ("Why is it true that X?" -> X); questions without such a claim score 1
+answerable   = max over retrieved docs of the share of the question's content words (of its claim, for a
+               why-question) that the doc contains: a question the knowledge base does not speak about
+               ("Which football club undeniably has the best players?" against Super Bowl paragraphs)
+               gets an answer from docs about something else, and NLI may still "entail" it
 content      = min over answer sentences of the share of their content words that are not in the query
                (a sentence with no content words scores 0): 0 for "The county developing its business
                center is." asked "Which county is developing its business center?"
@@ -25,7 +29,7 @@ import numpy as np
 
 from bidirag.text import content_words
 
-CHECKS = ("query_safety", "premise", "content", "relevance", "grounding", "attribution", "novelty")
+CHECKS = ("query_safety", "premise", "answerable", "content", "relevance", "grounding", "attribution", "novelty")
 
 _INSTRUCTION = re.compile(
     r"(^|[.!?;:,]\s*|\band\s+|\bthen\s+)(please\s+)?(ignore|disregard|forget|override)\b[^.?!]{0,40}"
@@ -39,6 +43,15 @@ _INSTRUCTION = re.compile(
 def query_safety(query: str) -> float:
     """0.0 when the query tries to instruct the system (prompt injection), else 1.0."""
     return 0.0 if _INSTRUCTION.search(query) else 1.0
+
+
+def answerable(question: str, docs: Sequence[str]) -> float:
+    """Max over docs of the share of the question's content words found in the doc; no docs -> 0,
+    a question without content words -> 1 (nothing to look for)."""
+    want = set(content_words(question))
+    if not want:
+        return 1.0
+    return max((len(want & set(content_words(d))) / len(want) for d in docs), default=0.0)
 
 
 def content(query: str, sentences: Sequence[str]) -> float:
@@ -79,7 +92,7 @@ def thresholds(acceptance) -> dict[str, float]:
     """The min score of every check, from an AcceptanceConfig."""
     a = acceptance
     return {"query_safety": 1.0 if a.reject_instructions else 0.0, "premise": a.premise_threshold,
-            "content": a.content_threshold,
+            "answerable": a.answerable_threshold, "content": a.content_threshold,
             "relevance": a.relevance_threshold, "grounding": a.grounding_threshold,
             "attribution": a.attribution_threshold, "novelty": a.novelty_threshold}
 
@@ -95,6 +108,7 @@ def verdict(scores: dict[str, float], thresholds: dict[str, float]) -> str | Non
 def reason(check: str, score: float, threshold: float) -> str:
     words = {"query_safety": "the query carries instructions to the system (possible prompt injection)",
              "premise": "the question takes for granted a claim the documents do not support (false premise)",
+             "answerable": "the retrieved documents do not speak about what the question asks",
              "content": "an answer sentence only restates the question",
              "relevance": "the answer is not about the question",
              "grounding": "answer not entailed by the retrieved documents",

@@ -100,6 +100,8 @@ class AcceptanceConfig(_Strict):
                                                         "instructions to the system (prompt injection).")
     premise_threshold: float = Field(0.50, ge=0, le=1, description="Min P(entail) of a why-question's "
                                                                   "presupposition by a retrieved doc.")
+    answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
+                                                                      "words found in one retrieved doc (0 = off).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words that are not in the query.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "

@@ -63,6 +63,18 @@ def test_presupposition_of_why_questions_only():
     assert presupposition("Why did?") is None
 
 
+def test_answerable_is_the_best_docs_share_of_question_words():
+    docs = ["The Panthers beat the Cardinals in the NFC Championship.", "Levi's Stadium hosted Super Bowl 50."]
+    # football club / undeniably / best / players: none in any doc
+    assert checks.answerable("Which football club undeniably has the best players?", docs) == 0.0
+    # stadium, hosted, super, bowl, 50 -> all five in the second doc
+    assert checks.answerable("Which stadium hosted Super Bowl 50?", docs) == 1.0
+    # panthers, beat, cardinals, 2016: three of four in the first doc
+    assert checks.answerable("Did the Panthers beat the Cardinals in 2016?", docs) == pytest.approx(0.75)
+    assert checks.answerable("Which stadium hosted it?", []) == 0.0
+    assert checks.answerable("Who is it?", docs) == 1.0                 # no content words: nothing to miss
+
+
 def test_relevance_is_cosine_of_any_scale():
     a = np.array([3.0, 4.0, 0.0])
     assert checks.relevance(a, a * 7) == pytest.approx(1.0)
@@ -75,13 +87,14 @@ def test_verdict_order_and_thresholds_from_config():
     cfg = load_config(ROOT / "configs/default.yaml")
     th = checks.thresholds(cfg.acceptance)
     assert set(th) == set(checks.CHECKS) and th["query_safety"] == 1.0
-    good = {"query_safety": 1.0, "premise": 1.0, "content": 0.5, "relevance": 0.8, "grounding": 0.9, "attribution": 1.0,
-            "novelty": 0.5}
+    good = {"query_safety": 1.0, "premise": 1.0, "answerable": 0.8, "content": 0.5, "relevance": 0.8,
+            "grounding": 0.9, "attribution": 1.0, "novelty": 0.5}
     assert checks.verdict(good, th) is None
     assert checks.verdict({**good, "query_safety": 0.0, "grounding": 0.0}, th) == "query_safety"
     assert checks.verdict({**good, "content": 0.0, "grounding": 0.0}, th) == "content"
     assert checks.verdict({**good, "relevance": 0.1}, th) == "relevance"
     assert checks.verdict({**good, "premise": 0.1, "content": 0.0}, th) == "premise"
+    assert checks.verdict({**good, "answerable": 0.2, "content": 0.0}, th) == "answerable"
     off = load_config(ROOT / "configs/default.yaml", overrides=["acceptance.reject_instructions=false"])
     assert checks.verdict({**good, "query_safety": 0.0}, checks.thresholds(off.acceptance)) is None
 

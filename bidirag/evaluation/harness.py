@@ -176,7 +176,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
             labels_all.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                                (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
         result["calibration"] = {}
-        for check in ("grounding", "relevance", "content"):
+        for check in ("grounding", "relevance", "content", "answerable"):
             cal = calibrate(verdicts, labels_all, thresholds(cfg.acceptance), sweep=check)
             write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
             result["calibration"][check] = cal

@@ -141,6 +141,7 @@ class Validate(Stage):
             scores = {
                 "query_safety": checks.query_safety(r["text"]),
                 "premise": next(premise_scores) if premises[i] else 1.0,
+                "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
                 "content": checks.content(r["text"], sentences[i]),
                 "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
