@@ -52,7 +52,7 @@ def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, 
     handlers.nli(cfg_p.models.nli)
     log(f"[bench] paper loop, {backend}, {len(queries)} queries")
     out["paper_loop"] = run_paper_loop(cfg_p, queries)
-    handlers.forget_outputs()      # bidirag decodes everything itself too
+    handlers.forget_outputs()      # bidirag decodes everything itself too (memo and vLLM prefix cache dropped)
     shutil.copytree(seed, work / f"bidirag-{backend}")
     cfg_b = _cfg(work / f"bidirag-{backend}", work / "runs", backend, extra)
     timing.reset()

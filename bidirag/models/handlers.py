@@ -49,7 +49,8 @@ def generator(cfg: GeneratorConfig):
         return cls(cfg.path or generator_dir(), max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
                    answer_prefix=cfg.answer_prefix, seed=cfg.seed, temperature=cfg.temperature,
                    max_doc_chars=cfg.max_doc_chars, device=cfg.device, dtype=cfg.dtype,
-                   max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb, endpoint=cfg.endpoint,
+                   max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb,
+                   prefix_caching=cfg.prefix_caching, endpoint=cfg.endpoint,
                    model_name=cfg.model_name, api_key_env=cfg.api_key_env,
                    request_timeout_s=cfg.request_timeout_s)
 
