@@ -49,3 +49,15 @@ def test_predict_keeps_input_order():
     together = model.predict(pairs)
     alone = np.stack([model.predict([pr])[0] for pr in pairs])
     assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_model_card_reproduces_every_training_stage_in_order():
+    from bidirag.models.eval_nli import reproduce_commands
+
+    stage1 = {"max_steps": 1800, "seed": 13, "lr": 6e-5}
+    stage2 = {"max_steps": 750, "seed": 14, "lr": 4e-5, "qa_repeat": 2, "previous_stage": stage1}
+    cmds = reproduce_commands(stage2)
+    assert len(cmds) == 2
+    assert "--max-steps 1800 --seed 13 --lr 6e-05" in cmds[0] and "--init" not in cmds[0]
+    assert "--max-steps 750 --seed 14 --lr 4e-05 --qa-repeat 2 --init models/nli" in cmds[1]
+    assert reproduce_commands(stage1) == ["bidirag models train-nli --max-steps 1800 --seed 13 --lr 6e-05"]

@@ -65,12 +65,14 @@ Production users can point `models.nli.path` at any HF NLI cross-encoder instead
   `bidirag/data/squad_split.json`; disjoint from the RAG evaluation articles, checked by
   `tests/test_squad_split.py`): paragraph vs a rule-made declarative statement of the gold answer ->
   entailment; the statement with the answer swapped for another same-type span of the article ->
-  contradiction; the statement vs another paragraph without the answer -> neutral.
+  contradiction; the statement vs another paragraph without the answer -> neutral.{hard}
 
-## Recipe (reproduce: `bidirag models train-nli --max-steps {max_steps} --seed {seed}`)
+## Recipe (reproduce, in order:)
+{reproduce}
+
 {recipe}
 
-Training log: `train_log.jsonl` (loss every 50 steps, dev accuracy every 300).
+Training log: `train_log.jsonl` (every stage; loss every 50 steps, dev accuracy every 500 and at the end).
 
 ## Metrics (`bidirag models eval-nli`, written to metrics.json; measured {measured_at})
 | set | n | accuracy | macro-F1 |
@@ -85,6 +87,30 @@ limited the result.
 """
 
 
+HARD = """
+- Later stages (`--init`) add harder QA-derived pairs from the same training articles: the statement with the
+  answer swapped for another answer *of the same paragraph* -> contradiction, and vacuous hypotheses (the
+  question itself, or a bare "The answer is X.") -> neutral; `--qa-repeat` oversamples the QA pairs."""
+
+
+def reproduce_commands(recipe: dict) -> list[str]:
+    """One `bidirag models train-nli` command per stage, first stage first."""
+    stages = []
+    r: dict | None = recipe
+    while r:
+        stages.append(r)
+        r = r.get("previous_stage")
+    cmds = []
+    for i, st in enumerate(reversed(stages)):
+        cmd = f"bidirag models train-nli --max-steps {st['max_steps']} --seed {st['seed']} --lr {st['lr']:g}"
+        if st.get("qa_repeat", 1) != 1:
+            cmd += f" --qa-repeat {st['qa_repeat']}"
+        if i > 0:
+            cmd += " --init models/nli --out /tmp/nli-next  # then replace models/nli with /tmp/nli-next"
+        cmds.append(cmd)
+    return cmds
+
+
 def write_card(model_dir: Path, metrics: dict) -> Path:
     recipe = json.loads((Path(model_dir) / "recipe.json").read_text())
     cfg = json.loads((Path(model_dir) / "config.json").read_text())
@@ -92,8 +118,10 @@ def write_card(model_dir: Path, metrics: dict) -> Path:
     size = sum(f.stat().st_size for f in Path(model_dir).iterdir() if f.is_file()) / 1e6
     rows = "\n".join(f"| {k} | {v['n']} | {100 * v['accuracy']:.1f}% | {100 * v['macro_f1']:.1f}% |"
                      for k, v in metrics["sets"].items())
-    text = CARD.format(labels=", ".join(labels), base=recipe["base"], size_mb=size, max_steps=recipe["max_steps"],
-                       seed=recipe["seed"], recipe="\n".join(f"- {k}: {v}" for k, v in recipe.items()),
+    text = CARD.format(labels=", ".join(labels), base=recipe["base"], size_mb=size,
+                       hard=HARD if "previous_stage" in recipe else "",
+                       reproduce="\n".join(f"{i}. `{c}`" for i, c in enumerate(reproduce_commands(recipe), 1)),
+                       recipe="\n".join(f"- {k}: {v}" for k, v in recipe.items()),
                        measured_at=metrics["measured_at"], rows=rows,
                        sep_e=metrics["p_entail_separation"]["entailed_mean"],
                        sep_c=metrics["p_entail_separation"]["contradicted_mean"],
