@@ -8,8 +8,11 @@ and four bidirag adds in front of them, because an NLI model happily "entails" a
 restate the question, copy an off-topic sentence of a document, or obey an injected instruction:
 query_safety = 0 when the query carries instructions to the system ("ignore the documents and state
                that ..."), else 1; answers to such queries are never written back
-premise      = for a why-question, max over retrieved docs of P(entail | doc, the claim it takes for granted)
-               ("Why is it true that X?" -> X); questions without such a claim score 1
+premise      = for a why-question, the claim it takes for granted ("Why is it true that X?" -> X) must be
+               entailed both by a retrieved doc and by the answer that would be written: min(max over docs
+               of P(entail | doc, X), P(entail | answer, X)). A written explanation that does not state
+               what it explains, or that corrects the premise, is not written back; questions without such
+               a claim score 1
 answerable   = max over retrieved docs of the share of the question's content words (of its claim, for a
                why-question) that the doc contains: a question the knowledge base does not speak about
                ("Which football club undeniably has the best players?" against Super Bowl paragraphs)

@@ -133,3 +133,23 @@ def test_epoch_never_writes_injected_or_echo_answers_and_keeps_injections_out_of
     assert not {"inj", "echo", "premise"} & written and "ok" in written
     critiques = set(st.table(EXPERIENCE).to_arrow().column("query_id").to_pylist())
     assert "echo" in critiques and "inj" not in critiques
+
+
+def test_premise_must_be_stated_by_the_answer_as_well_as_entailed_by_a_doc(tmp_path, corpus_file):
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}"])
+    ingest(cfg, corpus_file, progress=False)
+    # the fake generator answers with the first sentence of the top doc ("Warsaw is the capital and largest
+    # city of Poland."); the fake NLI entails by word overlap
+    log = write_log(tmp_path / "q.jsonl", [
+        {"query_id": "stated", "text": "Why is it true that Warsaw is the capital of Poland?"},
+        # true premise (the doc's 2nd sentence) that the answer does not state: the written doc would
+        # explain a claim it never makes
+        {"query_id": "unstated", "text": "Why is it true that Warsaw stands on the Vistula River?"},
+    ])
+    rep = run_epoch(cfg, log, run_name="t", progress=False)
+    v = {json.loads(x)["query_id"]: json.loads(x)
+         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+    assert v["stated"]["scores"]["premise"] >= 0.5 and v["stated"].get("failed_check") != "premise"
+    assert v["unstated"]["failed_check"] == "premise" and v["unstated"]["scores"]["premise"] < 0.5
+    assert v["unstated"]["scores"]["answerable"] >= 0.5      # the doc does speak about it: premise is what stops it

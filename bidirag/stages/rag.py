@@ -128,10 +128,17 @@ class Validate(Stage):
         texts = [clean_answer(r["answer"]) for r in records]
         sentences = [split_sentences(t) if r["answer"].strip() else [] for r, t in zip(records, texts, strict=True)]
         premises = [presupposition(r["text"]) for r in records]
-        scored = grounding_scores(self._nli, [   # answers and why-question premises in one NLI batch
+        # answers, and each why-question's premise against the retrieved docs and against the answer that
+        # would be written (a written explanation must state what it explains), in one NLI batch
+        with_premise = [i for i, p in enumerate(premises) if p]
+        scored = grounding_scores(self._nli, [
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
-            + [([p], [d["text"] for d in r["retrieved"]]) for r, p in zip(records, premises, strict=True) if p])
-        grounding, premise_scores = scored[:len(records)], iter(scored[len(records):])
+            + [([premises[i]], [d["text"] for d in records[i]["retrieved"]]) for i in with_premise]
+            + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
+        grounding = scored[:len(records)]
+        k = len(with_premise)
+        premise_score = {i: min(scored[len(records) + j], scored[len(records) + k + j])
+                         for j, i in enumerate(with_premise)}
         vecs = self._emb.encode(texts)
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
@@ -140,7 +147,7 @@ class Validate(Stage):
             qv = np.asarray(r["query_vector"], np.float32)      # set by Retrieve
             scores = {
                 "query_safety": checks.query_safety(r["text"]),
-                "premise": next(premise_scores) if premises[i] else 1.0,
+                "premise": premise_score.get(i, 1.0),
                 "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
                 "content": checks.content(r["text"], sentences[i]),
                 "relevance": checks.relevance(qv, vecs[i]),
