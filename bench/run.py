@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _cfg(store: Path, runs: Path, backend: str, extra: list[str]):
     over = [f"store.uri={store}", f"run.runs_dir={runs}", f"models.generator.backend={backend}", *extra]
     if backend == "vllm":
-        over += ["models.generator.batch_size=64", "run.batch_size=128", "models.generator.dtype=bfloat16",
-                 "models.generator.max_model_len=2048"]
+        over = over[:3] + ["models.generator.batch_size=64", "run.batch_size=128",
+                           "models.generator.max_model_len=2048"] + over[3:]   # --set can override these
     return load_config(ROOT / "configs/default.yaml", overrides=over)
 
 
@@ -71,8 +71,19 @@ def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, 
         f"overhead {100 * out['bidirag']['overhead_share']:.1f}%")
     if gen_profile:     # the same prompts the epoch rendered (retrieval from the seed snapshot)
         out["generation"] = profile(_cfg(seed, work / "runs", backend, extra), queries, log=log)
+    out["generator_dtype"] = getattr(handlers.generator(cfg_b.models.generator), "dtype", "float32")
     handlers.clear()
     return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def markdown(res: dict) -> str:
@@ -82,7 +93,8 @@ def markdown(res: dict) -> str:
               "|---|---|---|---|---|---|---|"]
     for c in res["compare"]:
         b, p = c["bidirag"], c["paper_loop"]
-        lines.append(f"| {c['backend']} | {c['queries']} | {p['queries_per_second']:.3f} | "
+        lines.append(f"| {c['backend']} ({c.get('generator_dtype', '?')}) | {c['queries']} | "
+                     f"{p['queries_per_second']:.3f} | "
                      f"{b['queries_per_second']:.3f} | {c['ratio']:.1f}x | {100 * b['model_share']:.1f}% | "
                      f"{100 * b['overhead_share']:.1f}% |")
     if res["compare"]:
@@ -138,8 +150,11 @@ def main(argv=None) -> int:
                                                         "does not measure (run compare and store separately)")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bidirag-bench-"))
-    res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {platform.processor() or ''} "
-           f"{__import__('os').cpu_count()} cores", "compare": [], "store": []}
+    from bidirag.models.generator import cpu_has_bf16
+
+    res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {_cpu_model()}, "
+           f"{__import__('os').cpu_count()} cores, bf16 instructions: {'yes' if cpu_has_bf16() else 'no'}",
+           "compare": [], "store": []}
     try:
         for b in [x for x in args.backends.split(",") if x]:
             res["compare"].append(compare(work, Path(args.corpus), Path(args.log), args.queries, b, args.set,

@@ -49,7 +49,9 @@ class GeneratorConfig(_Strict):
     max_doc_chars: int = Field(700, ge=50, description="Characters of each retrieved doc in the prompt.")
     seed: int = Field(0, description="Seed recorded with every answer (greedy decoding ignores it).")
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
-    dtype: str = Field("bfloat16", description="vllm: weight dtype (bfloat16 or float32 on CPU).")
+    dtype: str = Field("auto", description="vllm: weight dtype. auto = bfloat16 on a GPU or on a CPU with bf16 "
+                                           "instructions (avx512_bf16 / amx_bf16), else float32 (on a CPU without "
+                                           "them bf16 prefill is ~6x slower: see bench/results).")
     max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
     kv_cache_gb: int = Field(1, ge=1, description="vllm on CPU: KV cache GiB (VLLM_CPU_KVCACHE_SPACE, an integer).")
     prefix_caching: bool = Field(True, description="vllm: reuse the KV cache of shared prompt prefixes (prompts "

