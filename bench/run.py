@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cfg(store: Path, runs: Path, backend: str, extra: list[str]):
-    over = [f"store.uri={store}", f"run.runs_dir={runs}", f"models.generator.backend={backend}", *extra]
+    over = [f"store.uri={store}", f"run.runs_dir={runs}", f"models.generator.backend={backend}"]
     if backend == "vllm":
-        over = over[:3] + ["models.generator.batch_size=64", "run.batch_size=128",
-                           "models.generator.max_model_len=2048"] + over[3:]   # --set can override these
-    return load_config(ROOT / "configs/default.yaml", overrides=over)
+        over += ["models.generator.batch_size=64", "run.batch_size=128", "models.generator.max_model_len=2048"]
+    return load_config(ROOT / "configs/default.yaml", overrides=over + extra)   # --set comes last: it wins
 
 
 def compare(work: Path, corpus: Path, queries_file: Path, n: int, backend: str, extra: list[str], log=print,

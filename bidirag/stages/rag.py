@@ -135,10 +135,9 @@ class Validate(Stage):
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
             + [([premises[i]], [d["text"] for d in records[i]["retrieved"]]) for i in with_premise]
             + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
-        grounding = scored[:len(records)]
-        k = len(with_premise)
-        premise_score = {i: min(scored[len(records) + j], scored[len(records) + k + j])
-                         for j, i in enumerate(with_premise)}
+        n, k = len(records), len(with_premise)
+        grounding, by_docs, by_answer = scored[:n], scored[n:n + k], scored[n + k:]
+        premise_score = {i: min(d, a) for i, d, a in zip(with_premise, by_docs, by_answer, strict=True)}
         vecs = self._emb.encode(texts)
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
