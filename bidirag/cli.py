@@ -202,7 +202,8 @@ def cmd_models_train_nli(args) -> int:
     from bidirag.models.train_nli import train
 
     train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
-          init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat)
+          init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat,
+          extra=args.extra_pairs, hard=not args.no_hard_pairs)
     return 0
 
 
@@ -323,6 +324,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--lr", type=float, default=6e-5)
     sp.add_argument("--init", default=None, help="continue from an earlier model folder (warm start)")
     sp.add_argument("--qa-repeat", type=int, default=1, help="oversample the QA-derived pairs this many times")
+    sp.add_argument("--extra-pairs", action="store_true",
+                    help="add in-paragraph sentence swaps and evaluative claims (third stage)")
+    sp.add_argument("--no-hard-pairs", action="store_true",
+                    help="leave out in-paragraph swaps and vacuous hypotheses (how the first stage was trained)")
     sp.set_defaults(fn=cmd_models_train_nli)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")

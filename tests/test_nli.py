@@ -58,6 +58,11 @@ def test_model_card_reproduces_every_training_stage_in_order():
     stage2 = {"max_steps": 750, "seed": 14, "lr": 4e-5, "qa_repeat": 2, "previous_stage": stage1}
     cmds = reproduce_commands(stage2)
     assert len(cmds) == 2
-    assert "--max-steps 1800 --seed 13 --lr 6e-05" in cmds[0] and "--init" not in cmds[0]
+    assert "--max-steps 1800 --seed 13 --lr 6e-05 --no-hard-pairs" in cmds[0] and "--init" not in cmds[0]
     assert "--max-steps 750 --seed 14 --lr 4e-05 --qa-repeat 2 --init models/nli" in cmds[1]
-    assert reproduce_commands(stage1) == ["bidirag models train-nli --max-steps 1800 --seed 13 --lr 6e-05"]
+    assert reproduce_commands(stage1) == [
+        "bidirag models train-nli --max-steps 1800 --seed 13 --lr 6e-05 --no-hard-pairs"]
+    assert "--no-hard-pairs" not in cmds[1]
+    stage3 = {"max_steps": 750, "seed": 15, "lr": 3e-5, "qa_repeat": 2, "extra_pairs": True, "previous_stage": stage2}
+    cmds = reproduce_commands(stage3)
+    assert len(cmds) == 3 and "--extra-pairs" in cmds[2] and "--extra-pairs" not in cmds[1]

@@ -32,3 +32,25 @@ def test_statement_rules():
     assert statement("What is the capital of France?", "Paris") == "The capital of France is Paris."
     assert statement("When was the tower completed?", "1889") == "The tower completed was in 1889."
     assert span_type("1889") == "year" and span_type("Paris") == "proper" and span_type("34%") == "number"
+
+
+def test_third_stage_pairs_are_hard_and_leave_earlier_pairs_unchanged():
+    from bidirag.data.squad import articles_for
+    from bidirag.models.nli_data import _EVALUATIVE, CONTRA, NEUTRAL, extra_pairs
+
+    arts = articles_for("nli_train")[:6]
+    before = qa_pairs(arts, seed=3)
+    extra = extra_pairs(arts, seed=3)
+    assert qa_pairs(arts, seed=3) == before          # own random stream: stage-1/2 pairs do not move
+    assert extra_pairs(arts, seed=3) == extra        # reproducible
+    swaps = [p for p in extra if p.source == "qa_sentswap"]
+    evals = [p for p in extra if p.source == "qa_evaluative"]
+    assert swaps and evals
+    assert all(p.label == CONTRA and p.hypothesis not in p.premise for p in swaps)
+    paras = {p for a in arts for p in a.paragraphs}
+    # a swapped sentence differs from a sentence of its own paragraph by one answer span: most words are there
+    for p in swaps:
+        words = p.hypothesis.split()
+        assert p.premise in paras and sum(w in p.premise for w in words) >= 0.5 * len(words)
+    assert all(p.label == NEUTRAL and not _EVALUATIVE.search(p.premise) for p in evals)
+    assert all(_EVALUATIVE.search(p.hypothesis) or "overrated" in p.hypothesis for p in evals)

