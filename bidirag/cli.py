@@ -210,8 +210,18 @@ def cmd_models_train_nli(args) -> int:
 def cmd_models_eval_nli(args) -> int:
     from bidirag.models.eval_nli import evaluate
 
-    print(json.dumps(evaluate(Path(args.model), Path(args.out) if args.out else None,
-                                      premise_sentences=args.premise_sentences), indent=1))
+    sets = [x for x in args.sets.split(",") if x] if args.sets else None
+    if sets and not args.out:
+        print("error: --sets measures part of the sets; give --out so the model's metrics.json and card stay whole",
+              file=sys.stderr)
+        return 2
+    try:
+        res = evaluate(Path(args.model), Path(args.out) if args.out else None,
+                       premise_sentences=args.premise_sentences, sets=sets)
+    except KeyError as e:
+        print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    print(json.dumps(res, indent=1))
     return 0
 
 
@@ -334,6 +344,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="metrics.json path (default: <model>/metrics.json)")
     sp.add_argument("--premise-sentences", type=int, default=0,
                     help="premises cut to this many best-matching sentences (models.nli.premise_sentences)")
+    sp.add_argument("--sets", default=None, help="comma-separated set names to measure (default: all); needs --out")
     sp.set_defaults(fn=cmd_models_eval_nli)
     return p
 

@@ -66,3 +66,16 @@ def test_model_card_reproduces_every_training_stage_in_order():
     stage3 = {"max_steps": 750, "seed": 15, "lr": 3e-5, "qa_repeat": 2, "extra_pairs": True, "previous_stage": stage2}
     cmds = reproduce_commands(stage3)
     assert len(cmds) == 3 and "--extra-pairs" in cmds[2] and "--extra-pairs" not in cmds[1]
+
+
+def test_eval_nli_partial_sets_need_out_and_known_names(tmp_path):
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "bidirag.cli", "models", "eval-nli", "--model", str(shipped_nli_dir())]
+    no_out = subprocess.run(base + ["--sets", "qa_eval_evaluative"], capture_output=True, text=True, timeout=120)
+    assert no_out.returncode == 2 and "--out" in no_out.stderr
+    bad = subprocess.run(base + ["--sets", "qa_eval_nope", "--out", str(tmp_path / "m.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "qa_eval_nope" in bad.stderr and "qa_eval_evaluative" in bad.stderr
+    assert not (tmp_path / "m.json").exists()

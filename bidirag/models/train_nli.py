@@ -148,7 +148,7 @@ def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, ba
             sched.step()
             opt.zero_grad()
             step += 1
-            run_loss += float(loss)
+            run_loss += loss.item()
             if step % 50 == 0:
                 record(event="train", step=step, loss=round(run_loss / 50, 4), lr=sched.get_last_lr()[0])
                 run_loss = 0.0
