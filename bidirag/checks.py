@@ -20,6 +20,10 @@ answerable   = max over retrieved docs of the share of the question's content wo
 content      = min over answer sentences of the share of their content words that are not in the query
                (a sentence with no content words scores 0): 0 for "The county developing its business
                center is." asked "Which county is developing its business center?"
+opinion      = share of the answer's evaluative words ("best", "better", "worst", "undeniably", ...) that
+               a retrieved doc also uses; 1 when the answer has none. A knowledge base should not gain
+               opinions its sources do not state ("The Panthers have the best players." from a paragraph
+               that reports their record), and NLI models "entail" such claims from praise-like facts
 relevance    = cos(emb(query), emb(answer)): an answer about something else fails
 """
 
@@ -30,9 +34,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bidirag.text import content_words
+from bidirag.text import content_words, normalize_answer
 
-CHECKS = ("query_safety", "premise", "answerable", "content", "relevance", "grounding", "attribution", "novelty")
+CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding", "attribution",
+          "novelty")
+
+# words that make a claim a judgement rather than a fact; "most" and "great" are left out (too often factual)
+EVALUATIVE = frozenset(
+    "best better worst worse finest greatest superior inferior overrated underrated undeniable undeniably "
+    "unquestionably indisputably indisputable favorite favourite favorites favourites perfect ideal".split())
 
 _INSTRUCTION = re.compile(
     r"(^|[.!?;:,]\s*|\band\s+|\bthen\s+)(please\s+)?(ignore|disregard|forget|override)\b[^.?!]{0,40}"
@@ -67,6 +77,15 @@ def content(query: str, sentences: Sequence[str]) -> float:
     return min(shares) if shares else 0.0
 
 
+def opinion(answer: str, docs: Sequence[str]) -> float:
+    """Share of the answer's evaluative words that some retrieved doc also uses; none in the answer -> 1."""
+    words = set(normalize_answer(answer).split()) & EVALUATIVE
+    if not words:
+        return 1.0
+    stated = set().union(*(normalize_answer(d).split() for d in docs)) if docs else set()
+    return len(words & stated) / len(words)
+
+
 def relevance(query_vec: np.ndarray, answer_vec: np.ndarray) -> float:
     """Cosine of two embeddings (normalized here, so any embedder works)."""
     qn, an = float(np.linalg.norm(query_vec)), float(np.linalg.norm(answer_vec))
@@ -96,6 +115,7 @@ def thresholds(acceptance) -> dict[str, float]:
     a = acceptance
     return {"query_safety": 1.0 if a.reject_instructions else 0.0, "premise": a.premise_threshold,
             "answerable": a.answerable_threshold, "content": a.content_threshold,
+            "opinion": 1.0 if a.reject_unstated_opinions else 0.0,
             "relevance": a.relevance_threshold, "grounding": a.grounding_threshold,
             "attribution": a.attribution_threshold, "novelty": a.novelty_threshold}
 
@@ -113,6 +133,7 @@ def reason(check: str, score: float, threshold: float) -> str:
              "premise": "the question takes for granted a claim the documents do not support (false premise)",
              "answerable": "the retrieved documents do not speak about what the question asks",
              "content": "an answer sentence only restates the question",
+             "opinion": "the answer states a judgement (best, better, worst, ...) no retrieved document makes",
              "relevance": "the answer is not about the question",
              "grounding": "answer not entailed by the retrieved documents",
              "attribution": "citations missing or not among the retrieved documents",

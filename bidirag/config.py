@@ -109,6 +109,9 @@ class AcceptanceConfig(_Strict):
                                                                       "words found in one retrieved doc (0 = off).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words that are not in the query.")
+    reject_unstated_opinions: bool = Field(True, description="Never write back answers whose evaluative "
+                                                             "words (best, worse, undeniably...) no retrieved "
+                                                             "doc uses.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "
                                                                       "embeddings.")
 

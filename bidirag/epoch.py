@@ -25,8 +25,9 @@ from bidirag.stages.rag import model_ids
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
 from bidirag.text import content_id
 
-CRITIQUE_CHECKS = ("content", "relevance", "grounding", "attribution")  # generator mistakes only: no novelty,
-# and no query_safety (a critique quoting an injected query would carry the injection into later prompts)
+# generator mistakes only: no novelty, and no query_safety (a critique quoting an injected query would carry
+# the injection into later prompts)
+CRITIQUE_CHECKS = ("content", "opinion", "relevance", "grounding", "attribution")
 
 
 def corpus_row(r: dict, epoch: int, cfg: Config) -> dict:

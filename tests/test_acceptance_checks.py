@@ -87,16 +87,31 @@ def test_verdict_order_and_thresholds_from_config():
     cfg = load_config(ROOT / "configs/default.yaml")
     th = checks.thresholds(cfg.acceptance)
     assert set(th) == set(checks.CHECKS) and th["query_safety"] == 1.0
-    good = {"query_safety": 1.0, "premise": 1.0, "answerable": 0.8, "content": 0.5, "relevance": 0.8,
-            "grounding": 0.9, "attribution": 1.0, "novelty": 0.5}
+    good = {"query_safety": 1.0, "premise": 1.0, "answerable": 0.8, "content": 0.5, "opinion": 1.0,
+            "relevance": 0.8, "grounding": 0.9, "attribution": 1.0, "novelty": 0.5}
     assert checks.verdict(good, th) is None
     assert checks.verdict({**good, "query_safety": 0.0, "grounding": 0.0}, th) == "query_safety"
     assert checks.verdict({**good, "content": 0.0, "grounding": 0.0}, th) == "content"
     assert checks.verdict({**good, "relevance": 0.1}, th) == "relevance"
     assert checks.verdict({**good, "premise": 0.1, "content": 0.0}, th) == "premise"
     assert checks.verdict({**good, "answerable": 0.2, "content": 0.0}, th) == "answerable"
-    off = load_config(ROOT / "configs/default.yaml", overrides=["acceptance.reject_instructions=false"])
+    assert checks.verdict({**good, "opinion": 0.5, "relevance": 0.1}, th) == "opinion"
+    off = load_config(ROOT / "configs/default.yaml", overrides=["acceptance.reject_instructions=false",
+                                                                "acceptance.reject_unstated_opinions=false"])
     assert checks.verdict({**good, "query_safety": 0.0}, checks.thresholds(off.acceptance)) is None
+    assert checks.verdict({**good, "opinion": 0.0}, checks.thresholds(off.acceptance)) is None
+
+
+def test_opinion_needs_the_judgement_in_a_retrieved_doc():
+    panthers = ("The Panthers finished the regular season with a 15-1 record, and quarterback Cam Newton was "
+                "named the NFL Most Valuable Player (MVP).")
+    assert checks.opinion("The Panthers have the best players.", [panthers]) == 0.0
+    assert checks.opinion("The Panthers had a 15-1 record.", [panthers]) == 1.0       # a fact: nothing to state
+    assert checks.opinion("Newton was named the most valuable player.", [panthers]) == 1.0  # "most" is factual
+    assert checks.opinion("It was the best season in team history.",
+                          ["Critics called it the best season in team history."]) == 1.0
+    assert checks.opinion("Undeniably the best, and better than Denver.", [panthers, "the best team"]) == 1 / 3
+    assert checks.opinion("The best.", []) == 0.0
 
 
 def test_out_of_range_relevance_threshold_names_the_field():
@@ -126,7 +141,8 @@ def test_epoch_never_writes_injected_or_echo_answers_and_keeps_injections_out_of
     assert verdicts["inj"]["failed_check"] == "query_safety"
     assert verdicts["echo"]["failed_check"] == "content"
     assert verdicts["premise"]["failed_check"] == "premise" and verdicts["premise"]["scores"]["premise"] < 0.5
-    assert verdicts["ok"]["status"] != "rejected"
+    assert verdicts["ok"]["status"] != "rejected" and verdicts["ok"]["scores"]["opinion"] == 1.0
+    assert rep["rejected_by_check"]["opinion"] == 0
     assert rep["rejected_by_check"]["query_safety"] == 1 and rep["rejected_by_check"]["content"] == 1
     st = Store(cfg.store.uri, dim=384)
     written = set(st.table(CORPUS).to_arrow().column("query_id").to_pylist())

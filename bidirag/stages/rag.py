@@ -149,6 +149,7 @@ class Validate(Stage):
                 "premise": premise_score.get(i, 1.0),
                 "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
                 "content": checks.content(r["text"], sentences[i]),
+                "opinion": checks.opinion(texts[i], [d["text"] for d in r["retrieved"]]),
                 "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
                 "attribution": checks.attribution(cited, len(r["retrieved"])),
