@@ -10,9 +10,11 @@ query_safety = 0 when the query carries instructions to the system ("ignore the 
                that ..."), else 1; answers to such queries are never written back
 premise      = for a why-question, the claim it takes for granted ("Why is it true that X?" -> X) must be
                entailed both by a retrieved doc and by the answer that would be written: min(max over docs
-               of P(entail | doc, X), P(entail | answer, X)). A written explanation that does not state
-               what it explains, or that corrects the premise, is not written back; questions without such
-               a claim score 1
+               of P(entail | best-matching sentence of the doc, X), P(entail | answer, X)). One sentence, not
+               the whole doc: against a whole paragraph the NLI "entails" a claim whose answer was swapped for
+               another span of the same paragraph as readily as the true claim. A written explanation that
+               does not state what it explains, or that corrects the premise, is not written back; questions
+               without such a claim score 1
 answerable   = max over retrieved docs of the share of the question's content words (of its claim, for a
                why-question) that the doc contains: a question the knowledge base does not speak about
                ("Which football club undeniably has the best players?" against Super Bowl paragraphs)
@@ -21,7 +23,7 @@ content      = min over answer sentences of the share of their content words tha
                (a sentence with no content words scores 0): 0 for "The county developing its business
                center is." asked "Which county is developing its business center?"
 opinion      = share of the answer's evaluative words ("best", "better", "worst", "undeniably", ...) that
-               a retrieved doc also uses; 1 when the answer has none. A knowledge base should not gain
+               a doc the answer cites also uses; 1 when the answer has none. A knowledge base should not gain
                opinions its sources do not state ("The Panthers have the best players." from a paragraph
                that reports their record), and NLI models "entail" such claims from praise-like facts
 relevance    = cos(emb(query), emb(answer)): an answer about something else fails
@@ -78,7 +80,7 @@ def content(query: str, sentences: Sequence[str]) -> float:
 
 
 def opinion(answer: str, docs: Sequence[str]) -> float:
-    """Share of the answer's evaluative words that some retrieved doc also uses; none in the answer -> 1."""
+    """Share of the answer's evaluative words that some of `docs` (the cited docs) also uses; none -> 1."""
     words = set(normalize_answer(answer).split()) & EVALUATIVE
     if not words:
         return 1.0
@@ -133,7 +135,7 @@ def reason(check: str, score: float, threshold: float) -> str:
              "premise": "the question takes for granted a claim the documents do not support (false premise)",
              "answerable": "the retrieved documents do not speak about what the question asks",
              "content": "an answer sentence only restates the question",
-             "opinion": "the answer states a judgement (best, better, worst, ...) no retrieved document makes",
+             "opinion": "the answer states a judgement (best, better, worst, ...) no cited document makes",
              "relevance": "the answer is not about the question",
              "grounding": "answer not entailed by the retrieved documents",
              "attribution": "citations missing or not among the retrieved documents",

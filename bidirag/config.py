@@ -105,13 +105,16 @@ class AcceptanceConfig(_Strict):
                                                         "instructions to the system (prompt injection).")
     premise_threshold: float = Field(0.50, ge=0, le=1, description="Min P(entail) of a why-question's "
                                                                   "presupposition by a retrieved doc.")
+    premise_sentences: int = Field(1, ge=0, le=50, description="The premise is checked against this many "
+                                                               "best-matching consecutive sentences of each doc "
+                                                               "(0 = the whole doc).")
     answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
                                                                       "words found in one retrieved doc (0 = off).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words that are not in the query.")
     reject_unstated_opinions: bool = Field(True, description="Never write back answers whose evaluative "
-                                                             "words (best, worse, undeniably...) no retrieved "
-                                                             "doc uses.")
+                                                             "words (best, worse, undeniably...) no cited doc "
+                                                             "uses.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "
                                                                       "embeddings.")
 

@@ -169,3 +169,35 @@ def test_premise_must_be_stated_by_the_answer_as_well_as_entailed_by_a_doc(tmp_p
     assert v["stated"]["scores"]["premise"] >= 0.5 and v["stated"].get("failed_check") != "premise"
     assert v["unstated"]["failed_check"] == "premise" and v["unstated"]["scores"]["premise"] < 0.5
     assert v["unstated"]["scores"]["answerable"] >= 0.5      # the doc does speak about it: premise is what stops it
+
+
+@pytest.mark.parametrize("window", [0, 1])
+def test_premise_is_checked_against_the_best_matching_sentence(tmp_path, corpus_file, monkeypatch, window):
+    from bidirag.models import handlers
+    from bidirag.models.fakes import FakeNLI
+
+    handlers.clear()   # cached handlers hold bound methods: make them see the recording one
+    seen: list[tuple[str, str]] = []
+    real = FakeNLI.predict
+
+    def recording(self, pairs):
+        seen.extend(pairs)
+        return real(self, pairs)
+
+    monkeypatch.setattr(FakeNLI, "predict", recording)
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+        f"acceptance.premise_sentences={window}"])
+    ingest(cfg, corpus_file, progress=False)
+    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
+        {"query_id": "w", "text": "Why is it true that Warsaw stands on the Vistula River?"}]),
+        run_name="t", progress=False)
+    assert rep["queries"] == 1
+    docs = [d for d, h in seen if h == "Warsaw stands on the Vistula River."]
+    two_sentence_doc = "Warsaw is the capital and largest city of Poland. It stands on the Vistula River."
+    assert docs
+    if window == 1:
+        assert "It stands on the Vistula River." in docs and two_sentence_doc not in docs
+    else:
+        assert two_sentence_doc in docs
+    handlers.clear()

@@ -14,7 +14,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import cited_numbers, split_sentences, strip_citations
+from bidirag.text import cited_numbers, premise_window, split_sentences, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -131,9 +131,11 @@ class Validate(Stage):
         # answers, and each why-question's premise against the retrieved docs and against the answer that
         # would be written (a written explanation must state what it explains), in one NLI batch
         with_premise = [i for i, p in enumerate(premises) if p]
+        pw = self.cfg.acceptance.premise_sentences   # a claim is checked against the doc's best-matching sentence(s)
         scored = grounding_scores(self._nli, [
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
-            + [([premises[i]], [d["text"] for d in records[i]["retrieved"]]) for i in with_premise]
+            + [([premises[i]], [premise_window(d["text"], premises[i], pw) for d in records[i]["retrieved"]])
+               for i in with_premise]
             + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
         n, k = len(records), len(with_premise)
         grounding, by_docs, by_answer = scored[:n], scored[n:n + k], scored[n + k:]
@@ -149,7 +151,8 @@ class Validate(Stage):
                 "premise": premise_score.get(i, 1.0),
                 "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
                 "content": checks.content(r["text"], sentences[i]),
-                "opinion": checks.opinion(texts[i], [d["text"] for d in r["retrieved"]]),
+                "opinion": checks.opinion(texts[i], [r["retrieved"][c - 1]["text"] for c in cited
+                                                     if 1 <= c <= len(r["retrieved"])]),
                 "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
                 "attribution": checks.attribution(cited, len(r["retrieved"])),

@@ -1,0 +1,87 @@
+"""How well the premise check separates true from false claims, per premise window (sentences of the doc).
+
+`python -m bidirag.evaluation.premise_cal --out docs/results/calibration-premise-<date>` writes .json/.md.
+Sets (shipped NLI model, P(entail | doc or its best-matching sentences, claim) >= threshold = "passes"):
+- true statements and in-article answer swaps: the `qa_eval_articles` NLI evaluation set (rag_eval articles);
+- in-paragraph answer swaps: the contradiction pairs of `qa_eval_hard_cases` (the answer replaced by another
+  answer of the same paragraph: every word of the false claim is in the paragraph);
+- natural why-question premises: every SQuAD question whose presupposition the rules can state ("Why did
+  Tesla go to Karlovac?" -> "Tesla go to Karlovac."), against its gold paragraph: the legitimate traffic the
+  check can cost (0.6% of SQuAD questions carry one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
+
+
+def premise_sets() -> dict[str, list[tuple[str, str]]]:
+    from bidirag.data.squad import articles_for
+    from bidirag.data.statements import presupposition
+    from bidirag.models.nli_data import CONTRA, ENTAIL, training_set
+
+    _, ev = training_set(seed=13)
+    natural = [(a.paragraphs[q.paragraph_index], presupposition(q.text))
+               for split in ("rag_eval", "nli_train") for a in articles_for(split) for q in a.questions
+               if presupposition(q.text)]
+    return {
+        "true_statements": [(p.premise, p.hypothesis) for p in ev["qa_eval_articles"] if p.label == ENTAIL],
+        "natural_why_premises": natural,
+        "in_article_swaps": [(p.premise, p.hypothesis) for p in ev["qa_eval_articles"] if p.label == CONTRA],
+        "in_paragraph_swaps": [(p.premise, p.hypothesis) for p in ev["qa_eval_hard_cases"] if p.label == CONTRA],
+    }
+
+
+def calibrate(windows=(0, 1, 2), model_dir: Path | None = None) -> dict:
+    from bidirag.models.nli import NLIModel
+    from bidirag.paths import shipped_nli_dir
+    from bidirag.text import premise_window
+
+    sets = premise_sets()
+    model = NLIModel(model_dir or shipped_nli_dir(), batch_size=32)
+    model.setup()
+    out: dict = {"model": str(model_dir or shipped_nli_dir()), "thresholds": list(THRESHOLDS), "windows": {}}
+    for w in windows:
+        row = {}
+        for name, pairs in sets.items():
+            p = model.predict([(premise_window(d, c, w), c) for d, c in pairs])[:, 1]
+            row[name] = {"n": len(pairs), "pass_share": {str(t): round(float(np.mean(p >= t)), 4) for t in THRESHOLDS}}
+        out["windows"][str(w)] = row
+    return out
+
+
+def to_markdown(res: dict) -> str:
+    lines = [f"# Premise check calibration ({res['model']})", "",
+             "Share of claims that pass (P(entail) >= threshold), per premise window (0 = whole doc). True claims "
+             "should pass, swapped ones should not.", "",
+             "| window | threshold | " + " | ".join(next(iter(res["windows"].values()))) + " |",
+             "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
+    for w, row in res["windows"].items():
+        for t in res["thresholds"]:
+            lines.append(f"| {w} | {t} | " + " | ".join(f"{100 * v['pass_share'][str(t)]:.1f}% (n={v['n']})"
+                                                        for v in row.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="path without extension; writes .json and .md")
+    ap.add_argument("--windows", default="0,1,2")
+    ap.add_argument("--model", default=None)
+    a = ap.parse_args(argv)
+    res = calibrate(tuple(int(x) for x in a.windows.split(",")), Path(a.model) if a.model else None)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out + ".json").write_text(json.dumps(res, indent=1) + "\n")
+    Path(a.out + ".md").write_text(to_markdown(res))
+    print(to_markdown(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
