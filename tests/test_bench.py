@@ -11,8 +11,11 @@ def test_store_sweep_reports_exact_and_ann_figures(tmp_path):
     assert res["size"] == 3000 and res["unindexed_rows_during_search"] == 120
     actions = [a["action"].split(" (")[0] for a in res["index_build"]]
     assert actions == ["build key index", "build ANN index"]
-    assert res["novelty_recall_at_1_vs_exact"] >= 0.9          # IVF_FLAT keeps exact distances
-    assert abs(res["novelty_cosine_error_mean"]) < 1e-3
+    assert res["novelty_recall_at_1_vs_exact"] >= 0.9
+    assert res["novelty_cosine_error_on_hits_max"] < 1e-3      # IVF_FLAT keeps exact distances
+    # a miss can only be farther than the exact nearest doc (k-means partitions vary run to run, so the
+    # mean error is not 0 whenever recall is below 1)
+    assert res["novelty_cosine_error_mean"] >= -1e-3
     assert res["rebuild_needed_after_100_new"] is False
     assert Store(tmp_path / "scale-3000", dim=16).table(CORPUS).count_rows() == 3180   # 3 commits of 20 x 3 ways
 
