@@ -27,9 +27,9 @@ def premise_sets() -> dict[str, list[tuple[str, str]]]:
     from bidirag.models.nli_data import CONTRA, ENTAIL, training_set
 
     _, ev = training_set(seed=13)
-    natural = [(a.paragraphs[q.paragraph_index], presupposition(q.text))
+    natural = [(a.paragraphs[q.paragraph_index], claim)
                for split in ("rag_eval", "nli_train") for a in articles_for(split) for q in a.questions
-               if presupposition(q.text)]
+               if (claim := presupposition(q.text))]
     return {
         "true_statements": [(p.premise, p.hypothesis) for p in ev["qa_eval_articles"] if p.label == ENTAIL],
         "natural_why_premises": natural,
@@ -41,16 +41,16 @@ def premise_sets() -> dict[str, list[tuple[str, str]]]:
 def calibrate(windows=(0, 1, 2), model_dir: Path | None = None) -> dict:
     from bidirag.models.nli import NLIModel
     from bidirag.paths import shipped_nli_dir
-    from bidirag.text import premise_window
 
     sets = premise_sets()
-    model = NLIModel(model_dir or shipped_nli_dir(), batch_size=32)
-    model.setup()
-    out: dict = {"model": str(model_dir or shipped_nli_dir()), "thresholds": list(THRESHOLDS), "windows": {}}
+    model_dir = model_dir or shipped_nli_dir()
+    out: dict = {"model": str(model_dir), "thresholds": list(THRESHOLDS), "windows": {}}
     for w in windows:
+        model = NLIModel(model_dir, batch_size=32, premise_sentences=w)   # the model cuts each doc to w sentences
+        model.setup()
         row = {}
         for name, pairs in sets.items():
-            p = model.predict([(premise_window(d, c, w), c) for d, c in pairs])[:, 1]
+            p = model.predict(pairs)[:, 1]
             row[name] = {"n": len(pairs), "pass_share": {str(t): round(float(np.mean(p >= t)), 4) for t in THRESHOLDS}}
         out["windows"][str(w)] = row
     return out

@@ -102,6 +102,23 @@ def _answer_sentence(paragraph: str, answer: str) -> str | None:
     return None
 
 
+def _answers_by_paragraph(art: Article) -> dict[tuple[int, str], list[str]]:
+    """(paragraph index, span type) -> the first gold answers of the paragraph's questions."""
+    out: dict[tuple[int, str], list[str]] = {}
+    for q in art.questions:
+        out.setdefault((q.paragraph_index, span_type(q.answers[0])), []).append(q.answers[0])
+    return out
+
+
+def _in_paragraph_swaps(para_answers: dict[tuple[int, str], list[str]], q) -> list[str]:
+    """Same-type answers of other questions about q's paragraph that neither contain nor are in q's answer."""
+    gold = q.answers[0]
+    gold_norm = {normalize_answer(a) for a in q.answers}
+    return [a for a in para_answers.get((q.paragraph_index, span_type(gold)), [])
+            if normalize_answer(a) not in gold_norm and normalize_answer(gold) not in normalize_answer(a)
+            and normalize_answer(a) not in normalize_answer(gold)]
+
+
 def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa", hard: bool = True) -> list[Pair]:
     """Entailed / contradicted / neutral pairs from the given articles only.
 
@@ -112,10 +129,9 @@ def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa", hard: b
     for art in articles:
         norm_paras = [normalize_answer(p) for p in art.paragraphs]
         by_type: dict[str, list[str]] = {}
-        para_answers: dict[tuple[int, str], list[str]] = {}
         for q in art.questions:
             by_type.setdefault(span_type(q.answers[0]), []).append(q.answers[0])
-            para_answers.setdefault((q.paragraph_index, span_type(q.answers[0])), []).append(q.answers[0])
+        para_answers = _answers_by_paragraph(art)
         all_answers = [q.answers[0] for q in art.questions]
         for q in art.questions:
             gold = q.answers[0]
@@ -138,9 +154,7 @@ def qa_pairs(articles: list[Article], seed: int = 0, source: str = "qa", hard: b
             # hard contradiction: swap in a same-type span that IS in this paragraph (the answer to
             # another question about it), so word presence alone never means entailment
             if hard:
-                near = [a for a in para_answers.get((q.paragraph_index, span_type(gold)), [])
-                        if normalize_answer(a) not in gold_norm and normalize_answer(gold) not in normalize_answer(a)
-                        and normalize_answer(a) not in normalize_answer(gold)]
+                near = _in_paragraph_swaps(para_answers, q)
                 if near and rng.random() < 0.5:
                     out.append(Pair(para, statement(q.text, rng.choice(near)), CONTRA, source + "_hard"))
             # neutral: a paragraph of the same article (hard) or another article that lacks the answer
@@ -172,21 +186,16 @@ def extra_pairs(articles: list[Article], seed: int = 0, source: str = "qa") -> l
     rng = random.Random(seed + 7919)
     out: list[Pair] = []
     for art in articles:
-        para_answers: dict[tuple[int, str], list[str]] = {}
+        para_answers = _answers_by_paragraph(art)
         entities: dict[int, list[str]] = {}
-        for q in art.questions:
-            a = q.answers[0]
-            para_answers.setdefault((q.paragraph_index, span_type(a)), []).append(a)
-            if span_type(a) == "proper" and len(a.split()) <= 4:
-                entities.setdefault(q.paragraph_index, []).append(a)
+        for (i, kind), answers in para_answers.items():
+            if kind == "proper":
+                entities.setdefault(i, []).extend(a for a in answers if len(a.split()) <= 4)
         for q in art.questions:
             gold = q.answers[0]
             para = art.paragraphs[q.paragraph_index]
-            gold_norm = {normalize_answer(a) for a in q.answers}
             sent = _answer_sentence(para, gold)
-            near = [a for a in para_answers.get((q.paragraph_index, span_type(gold)), [])
-                    if normalize_answer(a) not in gold_norm and normalize_answer(gold) not in normalize_answer(a)
-                    and normalize_answer(a) not in normalize_answer(gold)]
+            near = _in_paragraph_swaps(para_answers, q)
             if sent and near:
                 out.append(Pair(para, sent.replace(gold, rng.choice(near), 1), CONTRA, source + "_sentswap"))
         for i, ents in entities.items():

@@ -144,6 +144,7 @@ class Validate(Stage):
         nearest = self._store.search(self._corpus, vecs, 1)
         for i, r in enumerate(records):
             cited = cited_numbers(r["answer"])
+            cited_docs = [r["retrieved"][c - 1] for c in cited if 1 <= c <= len(r["retrieved"])]
             top = nearest[i][0] if nearest[i] else None
             qv = np.asarray(r["query_vector"], np.float32)      # set by Retrieve
             scores = {
@@ -151,8 +152,7 @@ class Validate(Stage):
                 "premise": premise_score.get(i, 1.0),
                 "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
                 "content": checks.content(r["text"], sentences[i]),
-                "opinion": checks.opinion(texts[i], [r["retrieved"][c - 1]["text"] for c in cited
-                                                     if 1 <= c <= len(r["retrieved"])]),
+                "opinion": checks.opinion(texts[i], [d["text"] for d in cited_docs]),
                 "relevance": checks.relevance(qv, vecs[i]),
                 "grounding": grounding[i],
                 "attribution": checks.attribution(cited, len(r["retrieved"])),
@@ -162,8 +162,7 @@ class Validate(Stage):
             r["scores"] = {k: round(v, 4) for k, v in scores.items()}
             r["clean_text"] = texts[i]
             r["vector"] = vecs[i].tolist()
-            r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited
-                                  if 1 <= c <= len(r["retrieved"])]
+            r["cited_doc_ids"] = [d["doc_id"] for d in cited_docs]
             r["nli"] = self._nli.model_id
             r["would_fail"] = failed
             if failed and self.enforce:
