@@ -12,9 +12,11 @@ premise      = for a why-question, the claim it takes for granted ("Why is it tr
                entailed both by a retrieved doc and by the answer that would be written: min(max over docs
                of P(entail | best-matching sentence of the doc, X), P(entail | answer, X)). One sentence, not
                the whole doc: against a whole paragraph the NLI "entails" a claim whose answer was swapped for
-               another span of the same paragraph as readily as the true claim. A written explanation that
-               does not state what it explains, or that corrects the premise, is not written back; questions
-               without such a claim score 1
+               another span of the same paragraph as readily as the true claim. A doc whose sentence holds
+               the claim's words far apart (more than `premise_max_gap` other content words between them,
+               `text.claim_gap`) gives no support: a claim stitched from two places of a sentence. A written
+               explanation that does not state what it explains, or that corrects the premise, is not
+               written back; questions without such a claim score 1
 answerable   = max over retrieved docs of the share of the question's content words (of its claim, for a
                why-question) that the doc contains: a question the knowledge base does not speak about
                ("Which football club undeniably has the best players?" against Super Bowl paragraphs)

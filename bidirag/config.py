@@ -108,6 +108,10 @@ class AcceptanceConfig(_Strict):
     premise_sentences: int = Field(1, ge=0, le=50, description="The premise is checked against this many "
                                                                "best-matching consecutive sentences of each doc "
                                                                "(0 = the whole doc).")
+    premise_max_gap: int = Field(4, ge=-1, le=1000, description="A doc supports the premise only if, in its "
+                                                                 "best-matching sentence(s), at most this many other "
+                                                                 "content words sit between the premise's words "
+                                                                 "(-1 = off).")
     answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
                                                                       "words found in one retrieved doc (0 = off).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "

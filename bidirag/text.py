@@ -112,3 +112,44 @@ def premise_window(premise: str, hypothesis: str, sentences: int) -> str:
         if score > best_score:
             best, best_score = start, score
     return " ".join(sents[best:best + sentences])
+
+
+_SUFFIXES = ("ing", "ed", "es", "s", "ly", "er", "est")
+
+
+def stem(word: str) -> str:
+    """A crude stem for matching a claim's words to a doc's ("promotes"/"promoted"/"promote" -> "promot"):
+    one common suffix off (at least 3 letters stay), then the first 6 letters."""
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            word = word[:-len(suf)]
+            break
+    return word[:6]
+
+
+def claim_gap(text: str, claim: str) -> int:
+    """How far apart `claim`'s words sit in `text`: the number of other content words inside the shortest
+    stretch of `text` that holds every (stemmed) content word of the claim that `text` has at all. 0 when the
+    claim's words are contiguous; the text's length in content words when it has none of them. A fact the
+    text states has its words in one clause; a claim stitched from two places of it ("oxygen therapy promotes
+    the body to take up anaerobic bacteria", where "anaerobic bacteria" is another answer of the sentence)
+    has a gap."""
+    words = [stem(w) for w in content_words(text)]
+    need = {stem(w) for w in content_words(claim)} & set(words)
+    if not need:
+        return len(words)
+    best = len(words)
+    count: dict[str, int] = {}
+    lo = 0
+    for hi, w in enumerate(words):
+        if w in need:
+            count[w] = count.get(w, 0) + 1
+        while len(count) == len(need):
+            inside = words[lo:hi + 1]
+            best = min(best, sum(x not in need for x in inside))
+            if words[lo] in count:
+                count[words[lo]] -= 1
+                if not count[words[lo]]:
+                    del count[words[lo]]
+            lo += 1
+    return best

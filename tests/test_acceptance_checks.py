@@ -201,3 +201,25 @@ def test_premise_is_checked_against_the_best_matching_sentence(tmp_path, corpus_
     else:
         assert two_sentence_doc in docs
     handlers.clear()
+
+
+@pytest.mark.parametrize("max_gap", [-1, 2])
+def test_premise_stitched_from_two_places_of_a_sentence_gets_no_support(tmp_path, corpus_file, max_gap):
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+        f"acceptance.premise_max_gap={max_gap}"])
+    ingest(cfg, corpus_file, progress=False)
+    # "Super Bowl 50 was won by the Denver Broncos, who defeated the Carolina Panthers.": every word of both
+    # premises is in it (the fake NLI entails both, and the fake generator answers with that sentence), but
+    # the false one joins "won" to the losing team three content words away
+    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
+        {"query_id": "true", "text": "Why is it true that the Denver Broncos won Super Bowl 50?"},
+        {"query_id": "false", "text": "Why is it true that the Carolina Panthers won Super Bowl 50?"}]),
+        run_name="t", progress=False)
+    v = {json.loads(x)["query_id"]: json.loads(x)
+         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+    assert v["true"]["scores"]["premise"] >= 0.5
+    if max_gap < 0:
+        assert v["false"]["scores"]["premise"] >= 0.5          # the NLI alone cannot tell them apart
+    else:
+        assert v["false"]["failed_check"] == "premise" and v["false"]["scores"]["premise"] == 0.0

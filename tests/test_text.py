@@ -1,10 +1,12 @@
 from bidirag.text import (
     cited_numbers,
+    claim_gap,
     contains_answer,
     content_id,
     exact_match,
     premise_window,
     split_sentences,
+    stem,
     strip_citations,
     token_f1,
 )
@@ -48,3 +50,14 @@ def test_premise_window_keeps_the_sentences_that_match_the_hypothesis():
     assert premise_window(doc, "Nothing matches here", 2) == "Paris is large. The Seine flows north."
     assert premise_window(doc, "Which river crosses Rome?", 0) == doc
     assert premise_window("One sentence only.", "Rome", 3) == "One sentence only."
+
+
+def test_claim_gap_counts_the_words_between_a_claims_words():
+    s = "Oxygen therapy promotes the body to take up gaseous oxygen, which kills anaerobic bacteria."
+    assert claim_gap(s, "Oxygen therapy promoted the body to take up gaseous oxygen.") == 0   # stems match
+    # the object swapped for another span of the same sentence: "gaseous" and "kills" sit in between
+    assert claim_gap(s, "Oxygen therapy promotes the body to take up anaerobic bacteria.") == 2
+    assert claim_gap(s, "Bacteria kill oxygen.") == 1          # order does not matter, distance does
+    assert claim_gap("Paris is large.", "Tesla invented radio.") == 2   # no claim word: the text's length
+    assert claim_gap("", "Tesla") == 0
+    assert stem("promotes") == stem("promoted") == stem("promote") == "promot"

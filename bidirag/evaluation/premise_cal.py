@@ -8,6 +8,9 @@ Sets (shipped NLI model, P(entail | doc or its best-matching sentences, claim) >
 - natural why-question premises: every SQuAD question whose presupposition the rules can state ("Why did
   Tesla go to Karlovac?" -> "Tesla go to Karlovac."), against its gold paragraph: the legitimate traffic the
   check can cost (0.6% of SQuAD questions carry one).
+Then, at the premise threshold 0.5 and per max gap k (`text.claim_gap`: content words of the doc window between
+the claim's words), the share that passes both; `suggested_max_gap` is the k with the largest margin of true
+statements over in-paragraph swaps (the smallest such k), computed for window 1, the default.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
+GAPS = tuple(range(13))
+GATE_THRESHOLD = 0.5
 
 
 def premise_sets() -> dict[str, list[tuple[str, str]]]:
@@ -41,18 +46,27 @@ def premise_sets() -> dict[str, list[tuple[str, str]]]:
 def calibrate(windows=(0, 1, 2), model_dir: Path | None = None) -> dict:
     from bidirag.models.nli import NLIModel
     from bidirag.paths import shipped_nli_dir
+    from bidirag.text import claim_gap, premise_window
 
     sets = premise_sets()
     model_dir = model_dir or shipped_nli_dir()
-    out: dict = {"model": str(model_dir), "thresholds": list(THRESHOLDS), "windows": {}}
+    out: dict = {"model": str(model_dir), "thresholds": list(THRESHOLDS), "gaps": list(GAPS), "windows": {}}
     for w in windows:
         model = NLIModel(model_dir, batch_size=32, premise_sentences=w)   # the model cuts each doc to w sentences
         model.setup()
         row = {}
         for name, pairs in sets.items():
             p = model.predict(pairs)[:, 1]
-            row[name] = {"n": len(pairs), "pass_share": {str(t): round(float(np.mean(p >= t)), 4) for t in THRESHOLDS}}
+            gap = np.array([claim_gap(premise_window(d, h, w), h) for d, h in pairs])
+            row[name] = {"n": len(pairs), "pass_share": {str(t): round(float(np.mean(p >= t)), 4) for t in THRESHOLDS},
+                         "pass_share_max_gap": {str(k): round(float(np.mean((p >= GATE_THRESHOLD) & (gap <= k))), 4)
+                                                for k in GAPS}}
         out["windows"][str(w)] = row
+    if "1" in out["windows"]:
+        row = out["windows"]["1"]
+        margin = {k: row["true_statements"]["pass_share_max_gap"][str(k)]
+                  - row["in_paragraph_swaps"]["pass_share_max_gap"][str(k)] for k in GAPS}
+        out["suggested_max_gap"] = max(GAPS, key=lambda k: (round(margin[k], 4), -k))
     return out
 
 
@@ -66,6 +80,17 @@ def to_markdown(res: dict) -> str:
         for t in res["thresholds"]:
             lines.append(f"| {w} | {t} | " + " | ".join(f"{100 * v['pass_share'][str(t)]:.1f}% (n={v['n']})"
                                                         for v in row.values()) + " |")
+    lines += ["", f"Share that passes P(entail) >= {GATE_THRESHOLD} and has at most k other content words between "
+              "the claim's words in the doc window (`text.claim_gap`):", "",
+              "| window | max gap k | " + " | ".join(next(iter(res["windows"].values()))) + " |",
+              "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
+    for w, row in res["windows"].items():
+        for k in res["gaps"]:
+            lines.append(f"| {w} | {k} | " + " | ".join(f"{100 * v['pass_share_max_gap'][str(k)]:.1f}%"
+                                                        for v in row.values()) + " |")
+    if "suggested_max_gap" in res:
+        lines += ["", f"Largest margin of true statements over in-paragraph swaps (window 1): k = "
+                      f"{res['suggested_max_gap']}."]
     return "\n".join(lines) + "\n"
 
 

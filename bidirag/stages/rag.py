@@ -14,7 +14,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import cited_numbers, premise_window, split_sentences, strip_citations
+from bidirag.text import cited_numbers, claim_gap, premise_window, split_sentences, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -37,6 +37,14 @@ def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[floa
         ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
         out.append(checks.grounding(ent))
     return out
+
+
+def supporting_windows(claim: str, docs: list[str], sentences: int, max_gap: int) -> list[str]:
+    """Each doc's best-matching sentence(s) for `claim`, keeping those where the claim's words sit together
+    (`text.claim_gap` <= max_gap; -1 keeps all): the premise check's NLI reads only these, and no window
+    left means no support (score 0)."""
+    windows = [premise_window(d, claim, sentences) for d in docs]
+    return windows if max_gap < 0 else [w for w in windows if claim_gap(w, claim) <= max_gap]
 
 
 def critique_text(c: dict) -> str:
@@ -134,7 +142,8 @@ class Validate(Stage):
         pw = self.cfg.acceptance.premise_sentences   # a claim is checked against the doc's best-matching sentence(s)
         scored = grounding_scores(self._nli, [
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
-            + [([premises[i]], [premise_window(d["text"], premises[i], pw) for d in records[i]["retrieved"]])
+            + [([premises[i]], supporting_windows(premises[i], [d["text"] for d in records[i]["retrieved"]], pw,
+                                                  self.cfg.acceptance.premise_max_gap))
                for i in with_premise]
             + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
         n, k = len(records), len(with_premise)
