@@ -21,9 +21,11 @@ answerable   = max over retrieved docs of the share of the question's content wo
                why-question) that the doc contains: a question the knowledge base does not speak about
                ("Which football club undeniably has the best players?" against Super Bowl paragraphs)
                gets an answer from docs about something else, and NLI may still "entail" it
-content      = min over answer sentences of the share of their content words that are not in the query
-               (a sentence with no content words scores 0): 0 for "The county developing its business
-               center is." asked "Which county is developing its business center?"
+content      = min over answer sentences of the share of their content words whose stem (`text.stem`) is not
+               among the query's (a sentence with no content words scores 0): 0 for "The county developing its
+               business center is." asked "Which county is developing its business center?", and 0 for "The
+               history of the steam engine begins in counterflow." asked "Why is it true that the history of
+               the steam engine begin in counterflow?" (an inflected echo is still an echo)
 opinion      = share of the answer's evaluative words ("best", "better", "worst", "undeniably", ...) that
                a doc the answer cites also uses; 1 when the answer has none. A knowledge base should not gain
                opinions its sources do not state ("The Panthers have the best players." from a paragraph
@@ -38,7 +40,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bidirag.text import content_words, normalize_answer
+from bidirag.text import content_words, normalize_answer, stem
 
 CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding", "attribution",
           "novelty")
@@ -72,11 +74,11 @@ def answerable(question: str, docs: Sequence[str]) -> float:
 
 
 def content(query: str, sentences: Sequence[str]) -> float:
-    """Min over sentences of the share of content words not in the query; no sentences -> 0."""
-    q = set(content_words(query))
+    """Min over sentences of the share of content words whose stem is not among the query's; no sentences -> 0."""
+    q = {stem(w) for w in content_words(query)}
     shares = []
     for s in sentences:
-        words = content_words(s)
+        words = [stem(w) for w in content_words(s)]
         shares.append(sum(w not in q for w in words) / len(words) if words else 0.0)
     return min(shares) if shares else 0.0
 

@@ -50,6 +50,11 @@ def test_content_is_min_share_of_new_content_words_per_sentence():
     assert checks.content(q, []) == 0.0
     assert checks.content(q, ["It is."]) == 0.0   # no content words at all
     assert checks.content(q, ["Irvine Spectrum grew fast."]) == 1.0
+    # an inflected echo is an echo: "develops" is the query's "developing"
+    assert checks.content(q, ["The county develops its business center."]) == 0.0
+    why = "Why is it true that the history of the steam engine begin in counterflow?"
+    assert checks.content(why, ["The history of the steam engine begins in counterflow."]) == 0.0
+    assert checks.content(why, ["It began in the first century AD with Hero's aeolipile."]) > 0.5
 
 
 def test_presupposition_of_why_questions_only():
