@@ -112,10 +112,14 @@ class AcceptanceConfig(_Strict):
                                                                  "best-matching sentence(s), at most this many other "
                                                                  "content words sit between the premise's words "
                                                                  "(-1 = off).")
+    premise_min_coverage: float = Field(1.0, ge=0, le=1, description="A doc supports the premise only if its "
+                                                                     "best-matching sentence(s) hold at least this "
+                                                                     "share of the premise's content words, by stem "
+                                                                     "(1 = all: the doc states it; 0 = off).")
     answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
                                                                       "words found in one retrieved doc (0 = off).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
-                                                                   "content words that are not in the query.")
+                                                                   "content words whose stem is not in the query.")
     reject_unstated_opinions: bool = Field(True, description="Never write back answers whose evaluative "
                                                              "words (best, worse, undeniably...) no cited doc "
                                                              "uses.")

@@ -127,6 +127,16 @@ def stem(word: str) -> str:
     return word[:6]
 
 
+def claim_coverage(text: str, claim: str) -> float:
+    """Share of `claim`'s (stemmed) content words that `text` has; 1.0 for a claim without content words.
+    A sentence that states a fact has all of its words; a false claim made by swapping in a span from another
+    sentence of the paragraph lacks that span's words in the sentence that matches the rest."""
+    need = {stem(w) for w in content_words(claim)}
+    if not need:
+        return 1.0
+    return len(need & {stem(w) for w in content_words(text)}) / len(need)
+
+
 def claim_gap(text: str, claim: str) -> int:
     """How far apart `claim`'s words sit in `text`: the number of other content words inside the shortest
     stretch of `text` that holds every (stemmed) content word of the claim that `text` has at all. 0 when the

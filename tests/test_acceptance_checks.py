@@ -192,7 +192,8 @@ def test_premise_is_checked_against_the_best_matching_sentence(tmp_path, corpus_
     monkeypatch.setattr(FakeNLI, "predict", recording)
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
-        f"acceptance.premise_sentences={window}"])
+        f"acceptance.premise_sentences={window}",
+        "acceptance.premise_min_coverage=0"])   # "It stands on ..." lacks "Warsaw": the coverage gate would drop it
     ingest(cfg, corpus_file, progress=False)
     rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
         {"query_id": "w", "text": "Why is it true that Warsaw stands on the Vistula River?"}]),
@@ -226,5 +227,27 @@ def test_premise_stitched_from_two_places_of_a_sentence_gets_no_support(tmp_path
     assert v["true"]["scores"]["premise"] >= 0.5
     if max_gap < 0:
         assert v["false"]["scores"]["premise"] >= 0.5          # the NLI alone cannot tell them apart
+    else:
+        assert v["false"]["failed_check"] == "premise" and v["false"]["scores"]["premise"] == 0.0
+
+
+@pytest.mark.parametrize("min_coverage", [0.0, 1.0])
+def test_premise_the_best_sentence_does_not_state_gets_no_support(tmp_path, corpus_file, min_coverage):
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
+        f"acceptance.premise_min_coverage={min_coverage}"])
+    ingest(cfg, corpus_file, progress=False)
+    # "Warsaw is the capital and largest city of Poland. It stands on the Vistula River.": the false premise
+    # takes "capital" and "Poland" from the first sentence (close together, so the gap gate passes it, and the
+    # fake NLI entails 5 of its 8 words) and "Vistula River" from the second, which the best sentence lacks
+    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
+        {"query_id": "true", "text": "Why is it true that Warsaw is the capital of Poland?"},
+        {"query_id": "false", "text": "Why is it true that Poland is the capital of the Vistula River?"}]),
+        run_name="t", progress=False)
+    v = {json.loads(x)["query_id"]: json.loads(x)
+         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+    assert v["true"]["scores"]["premise"] >= 0.5 and v["true"].get("failed_check") != "premise"
+    if min_coverage == 0:
+        assert v["false"]["scores"]["premise"] >= 0.5 and v["false"].get("failed_check") != "premise"
     else:
         assert v["false"]["failed_check"] == "premise" and v["false"]["scores"]["premise"] == 0.0

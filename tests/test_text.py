@@ -1,5 +1,6 @@
 from bidirag.text import (
     cited_numbers,
+    claim_coverage,
     claim_gap,
     contains_answer,
     content_id,
@@ -61,3 +62,12 @@ def test_claim_gap_counts_the_words_between_a_claims_words():
     assert claim_gap("Paris is large.", "Tesla invented radio.") == 2   # no claim word: the text's length
     assert claim_gap("", "Tesla") == 0
     assert stem("promotes") == stem("promoted") == stem("promote") == "promot"
+
+
+def test_claim_coverage_is_the_share_of_a_claims_words_the_text_has():
+    s = "Oxygen gas is poisonous to the anaerobic bacteria that cause gas gangrene."
+    # 3 of the claim's 7 content stems (oxygen, anaerobic, bacteria) are in the sentence
+    assert abs(claim_coverage(s, "Oxygen therapy promotes the body to take up anaerobic bacteria.") - 3 / 7) < 1e-9
+    assert claim_coverage(s, "Oxygen is poisonous to anaerobic bacterium.") == 1.0    # by stem
+    assert claim_coverage(s, "Tesla invented radio.") == 0.0
+    assert claim_coverage(s, "It is.") == 1.0                                       # no content words

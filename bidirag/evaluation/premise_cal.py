@@ -10,7 +10,10 @@ Sets (shipped NLI model, P(entail | doc or its best-matching sentences, claim) >
   check can cost (0.6% of SQuAD questions carry one).
 Then, at the premise threshold 0.5 and per max gap k (`text.claim_gap`: content words of the doc window between
 the claim's words), the share that passes both; `suggested_max_gap` is the k with the largest margin of true
-statements over in-paragraph swaps (the smallest such k), computed for window 1, the default.
+statements over in-paragraph swaps (the smallest such k), computed for window 1, the default. Last, at that
+threshold and the configured max gap, per min coverage c (`text.claim_coverage`: share of the claim's content
+words in the doc window), the share that passes all three: what `acceptance.premise_min_coverage` costs true
+claims and what it stops.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 GAPS = tuple(range(13))
+COVERAGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 GATE_THRESHOLD = 0.5
 
 
@@ -44,23 +48,31 @@ def premise_sets() -> dict[str, list[tuple[str, str]]]:
 
 
 def calibrate(windows=(0, 1, 2), model_dir: Path | None = None) -> dict:
+    from bidirag.config import AcceptanceConfig
     from bidirag.models.nli import NLIModel
     from bidirag.paths import shipped_nli_dir
-    from bidirag.text import claim_gap, premise_window
+    from bidirag.text import claim_coverage, claim_gap, premise_window
 
     sets = premise_sets()
     model_dir = model_dir or shipped_nli_dir()
-    out: dict = {"model": str(model_dir), "thresholds": list(THRESHOLDS), "gaps": list(GAPS), "windows": {}}
+    max_gap = AcceptanceConfig().premise_max_gap
+    out: dict = {"model": str(model_dir), "thresholds": list(THRESHOLDS), "gaps": list(GAPS),
+                 "coverages": list(COVERAGES), "coverage_max_gap": max_gap, "windows": {}}
     for w in windows:
         model = NLIModel(model_dir, batch_size=32, premise_sentences=w)   # the model cuts each doc to w sentences
         model.setup()
         row = {}
         for name, pairs in sets.items():
             p = model.predict(pairs)[:, 1]
-            gap = np.array([claim_gap(premise_window(d, h, w), h) for d, h in pairs])
+            windows = [premise_window(d, h, w) for d, h in pairs]
+            gap = np.array([claim_gap(x, h) for x, (_, h) in zip(windows, pairs, strict=True)])
+            cov = np.array([claim_coverage(x, h) for x, (_, h) in zip(windows, pairs, strict=True)])
+            gated = (p >= GATE_THRESHOLD) & (gap <= max_gap)
             row[name] = {"n": len(pairs), "pass_share": {str(t): round(float(np.mean(p >= t)), 4) for t in THRESHOLDS},
                          "pass_share_max_gap": {str(k): round(float(np.mean((p >= GATE_THRESHOLD) & (gap <= k))), 4)
-                                                for k in GAPS}}
+                                                for k in GAPS},
+                         "pass_share_min_coverage": {str(c): round(float(np.mean(gated & (cov >= c - 1e-9))), 4)
+                                                     for c in COVERAGES}}
         out["windows"][str(w)] = row
     if "1" in out["windows"]:
         row = out["windows"]["1"]
@@ -91,6 +103,14 @@ def to_markdown(res: dict) -> str:
     if "suggested_max_gap" in res:
         lines += ["", f"Largest margin of true statements over in-paragraph swaps (window 1): k = "
                       f"{res['suggested_max_gap']}."]
+    lines += ["", f"Share that passes P(entail) >= {GATE_THRESHOLD}, max gap {res['coverage_max_gap']} and has at "
+              "least the share c of the claim's content words in the doc window (`text.claim_coverage`):", "",
+              "| window | min coverage c | " + " | ".join(next(iter(res["windows"].values()))) + " |",
+              "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
+    for w, row in res["windows"].items():
+        for c in res["coverages"]:
+            lines.append(f"| {w} | {c} | " + " | ".join(f"{100 * v['pass_share_min_coverage'][str(c)]:.1f}%"
+                                                        for v in row.values()) + " |")
     return "\n".join(lines) + "\n"
 
 

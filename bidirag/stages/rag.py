@@ -14,7 +14,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import cited_numbers, claim_gap, premise_window, split_sentences, strip_citations
+from bidirag.text import cited_numbers, claim_coverage, claim_gap, premise_window, split_sentences, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -39,12 +39,14 @@ def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[floa
     return out
 
 
-def supporting_windows(claim: str, docs: list[str], sentences: int, max_gap: int) -> list[str]:
-    """Each doc's best-matching sentence(s) for `claim`, keeping those where the claim's words sit together
-    (`text.claim_gap` <= max_gap; -1 keeps all): the premise check's NLI reads only these, and no window
-    left means no support (score 0)."""
+def supporting_windows(claim: str, docs: list[str], sentences: int, max_gap: int,
+                       min_coverage: float) -> list[str]:
+    """Each doc's best-matching sentence(s) for `claim`, keeping those that state it: at least `min_coverage`
+    of the claim's content words (`text.claim_coverage`), sitting together (`text.claim_gap` <= max_gap; -1
+    keeps all). The premise check's NLI reads only these, and no window left means no support (score 0)."""
     windows = [premise_window(d, claim, sentences) for d in docs]
-    return windows if max_gap < 0 else [w for w in windows if claim_gap(w, claim) <= max_gap]
+    return [w for w in windows if (max_gap < 0 or claim_gap(w, claim) <= max_gap)
+            and claim_coverage(w, claim) >= min_coverage - 1e-9]
 
 
 def critique_text(c: dict) -> str:
@@ -139,11 +141,12 @@ class Validate(Stage):
         # answers, and each why-question's premise against the retrieved docs and against the answer that
         # would be written (a written explanation must state what it explains), in one NLI batch
         with_premise = [i for i, p in enumerate(premises) if p]
-        pw = self.cfg.acceptance.premise_sentences   # a claim is checked against the doc's best-matching sentence(s)
+        acc = self.cfg.acceptance
+        pw = acc.premise_sentences   # a claim is checked against the doc's best-matching sentence(s)
         scored = grounding_scores(self._nli, [
             (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
             + [([premises[i]], supporting_windows(premises[i], [d["text"] for d in records[i]["retrieved"]], pw,
-                                                  self.cfg.acceptance.premise_max_gap))
+                                                  acc.premise_max_gap, acc.premise_min_coverage))
                for i in with_premise]
             + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
         n, k = len(records), len(with_premise)
