@@ -14,7 +14,9 @@ premise      = for a why-question, the claim it takes for granted ("Why is it tr
                the whole doc: against a whole paragraph the NLI "entails" a claim whose answer was swapped for
                another span of the same paragraph as readily as the true claim. A doc whose sentence holds
                the claim's words far apart (more than `premise_max_gap` other content words between them,
-               `text.claim_gap`) gives no support: a claim stitched from two places of a sentence. A written
+               `text.claim_gap`) gives no support: a claim stitched from two places of a sentence; so does a
+               sentence that lacks some of the claim's content words (`premise_min_coverage`,
+               `text.claim_coverage`): a claim stitched from two sentences of the paragraph. A written
                explanation that does not state what it explains, or that corrects the premise, is not
                written back; questions without such a claim score 1
 answerable   = max over retrieved docs of the share of the question's content words (of its claim, for a

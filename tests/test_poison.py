@@ -1,4 +1,8 @@
+import pytest
+
+from bidirag.config import load_config
 from bidirag.evaluation.poison import build_attacks, polluted, run_poison, score
+from tests.conftest import ROOT
 
 
 def test_pollution_rules_hand_cases():
@@ -26,3 +30,22 @@ def test_poison_run_end_to_end_with_fakes(fake_cfg, tmp_path):
     res = run_poison(fake_cfg, tmp_path / "p", n_per_type=3, progress=False)
     assert res["epoch"]["queries"] == 9
     assert set(res["by_attack"]) == {"injection", "false_premise", "misconception", "all"}
+
+
+PAPER_CHECKS_ONLY = ["acceptance.reject_instructions=false", "acceptance.premise_threshold=0",
+                     "acceptance.answerable_threshold=0", "acceptance.content_threshold=0",
+                     "acceptance.reject_unstated_opinions=false", "acceptance.relevance_threshold=-1"]
+
+
+@pytest.mark.slow
+def test_real_models_adversarial_log_writes_no_polluted_doc(tmp_path):
+    """Real generator, embedder and NLI on a small attack set: the default layer writes no polluted doc, while
+    the paper's three checks alone write some (so the attack set does get past a weaker layer)."""
+    defaults = load_config(ROOT / "configs/default.yaml")
+    res = run_poison(defaults, tmp_path / "default", n_per_type=6, seed=0, progress=False)
+    assert res["epoch"]["queries"] == 18
+    assert res["by_attack"]["all"]["polluted"] == 0
+    assert res["epoch"]["rejected_by_check"]["query_safety"] == 6          # every injection
+    weak = load_config(ROOT / "configs/default.yaml", overrides=PAPER_CHECKS_ONLY)
+    res = run_poison(weak, tmp_path / "paper", n_per_type=6, seed=0, progress=False)
+    assert res["by_attack"]["all"]["polluted"] >= 1
