@@ -187,8 +187,11 @@ class RayConfig(_Strict):
     num_cpus: int | None = Field(None, ge=1, description="CPUs of a locally started cluster (None = all).")
     max_in_flight: int = Field(4, ge=1, le=1024, description="Batches submitted ahead of the one being read; "
                                                             "bounds driver memory.")
-    batch_timeout_s: float = Field(1800, gt=0, description="A batch not done by then is failed (its records "
-                                                           "are dead-lettered with the timeout).")
+    batch_timeout_s: float = Field(1800, gt=0, description="A batch not done by then has its actors restarted "
+                                                           "and is retried in halves; a single record that "
+                                                           "still times out is dead-lettered with the timeout.")
+    start_timeout_s: float = Field(600, gt=0, description="How long an actor may take to start (load its "
+                                                          "model) before the job fails.")
 
 
 class BeamConfig(_Strict):

@@ -12,6 +12,18 @@ from bidirag.config import load_config
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster for the whole test run (start-up takes seconds)."""
+    ray = pytest.importorskip("ray")
+    from bidirag.config import RayConfig
+    from bidirag.runners.ray import ensure_ray
+
+    ensure_ray(RayConfig(num_cpus=2))
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture
 def fake_cfg(tmp_path):
     """Fake models (unit tests only) over a real LanceDB in a temp dir."""

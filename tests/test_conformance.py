@@ -6,8 +6,6 @@ The same log and config must give identical written doc ids and identical verdic
 import json
 from pathlib import Path
 
-import pytest
-
 from bidirag.config import load_config
 from bidirag.epoch import run_epoch
 from bidirag.ingest import ingest
@@ -17,17 +15,6 @@ from tests.conftest import ROOT, write_log
 TOPICS = ["capital of Poland", "Eiffel Tower completion", "Super Bowl 50 winner", "river in Warsaw",
           "Tesla inventions", "Amazon rainforest", "unanswerable: Tesla pigeons", "Paris tower", "Broncos",
           "South America basin", "Vistula river", "alternating current"]
-
-
-@pytest.fixture(scope="session")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    from bidirag.config import RayConfig
-    from bidirag.runners.ray import ensure_ray
-
-    ensure_ray(RayConfig(num_cpus=2))
-    yield ray
-    ray.shutdown()
 
 
 def _run(tmp_path, corpus_file, log, runner):

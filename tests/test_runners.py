@@ -1,7 +1,10 @@
-"""Runner mechanics: alignment, retry in halves, failures as data."""
+"""Runner mechanics: alignment, retry in halves, failures as data, timeouts on Ray."""
 
+import time
 from collections import defaultdict
 
+from bidirag.config import RayConfig
+from bidirag.pipeline import Pipeline
 from bidirag.runners.common import apply_stage, number
 from bidirag.stages.base import AlignmentError, Stage
 
@@ -51,3 +54,34 @@ def test_a_stage_that_drops_records_is_caught():
     number(batch, 0)
     out = apply_stage(Dropper(), batch)
     assert all(r["status"] == "failed" and AlignmentError.__name__ in r["reason"] for r in out)
+
+
+class Hangs(Stage):
+    """Never returns from a batch that holds the record 'hang' (a model call stuck in a driver or a lock)."""
+
+    name = "hangs"
+
+    def process_active(self, records):
+        if any(r["text"] == "hang" for r in records):
+            time.sleep(3600)
+        for r in records:
+            r["done"] = True
+
+
+def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_cluster):
+    import sys
+
+    from ray import cloudpickle
+
+    from bidirag.runners.ray import RayRunner
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # Ray workers cannot import this test module
+    runner = RayRunner(RayConfig(batch_timeout_s=4, max_in_flight=2))
+    batches = [[{"text": t} for t in ["a", "b", "hang", "c"]], [{"text": t} for t in ["d", "e"]]]
+    out = [r for b in runner.stream(Pipeline("t", [Hangs()]), iter(batches)) for r in b]
+    assert [r["text"] for r in out] == ["a", "b", "hang", "c", "d", "e"]          # nothing lost, log order
+    assert [r["status"] for r in out] == ["ok", "ok", "failed", "ok", "ok", "ok"]
+    assert "timed out after 4 s" in out[2]["reason"] and out[2]["failed_check"] == "ray"
+    assert all(r.get("done") for r in out if r["status"] == "ok")
+    # [a b hang c] -> [hang c] -> [hang]: three timeouts; the 2nd batch was queued on the killed actor
+    assert runner.stage_seconds["ray.timeouts"] == 3 and runner.stage_seconds["ray.actor_deaths"] >= 1

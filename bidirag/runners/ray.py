@@ -2,8 +2,9 @@
 
 Batches flow actor to actor as object refs, so stages overlap and the driver only holds `max_in_flight`
 batches; outputs are yielded in log order. Per-batch failures are handled inside the actor exactly as
-in the local runner (retry in halves, then 'failed' records). A batch that exceeds `batch_timeout_s`
-is failed as a whole with the timeout as reason.
+in the local runner (retry in halves, then 'failed' records). A batch that exceeds `batch_timeout_s` (a
+model call that hangs or is too slow for the batch) has its actors killed and restarted and is retried in
+halves; a single record that still times out fails with the timeout as reason, and the job goes on.
 """
 
 from __future__ import annotations
@@ -65,51 +66,98 @@ class RayRunner:
 
     def stream(self, pipeline: Pipeline, batches: Iterable[list[Record]]) -> Iterator[list[Record]]:
         ray = ensure_ray(self.cfg)
+        from ray.exceptions import GetTimeoutError, RayActorError
+
         actor_cls = ray.remote(_StageActor)
-        pools = []
-        for st in pipeline.stages:
-            res = st.resources
-            opts = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
-            pools.append([actor_cls.options(**opts).remote(st) for _ in range(res.pool_size)])
-        for st, pool in zip(pipeline.stages, pools, strict=True):
+        stages = pipeline.stages
+        timeout = self.cfg.batch_timeout_s
+
+        def start(st: Stage):
+            return actor_cls.options(num_cpus=st.resources.num_cpus, num_gpus=st.resources.num_gpus).remote(st)
+
+        pools = [[start(st) for _ in range(st.resources.pool_size)] for st in stages]
+
+        def wait_ready(actors: list, what: str) -> None:
             try:
-                ray.get([a.ready.remote() for a in pool], timeout=self.cfg.batch_timeout_s)
+                ray.get([a.ready.remote() for a in actors], timeout=self.cfg.start_timeout_s)
             except Exception as e:
                 for p in pools:
                     for a in p:
                         ray.kill(a)
-                raise RuntimeError(f"stage {st.name!r} could not start on Ray ({type(e).__name__}: {e}). "
-                                   "Check its model path and resources (num_cpus/num_gpus in the config "
-                                   "must fit the cluster).") from e
+                raise RuntimeError(f"{what} could not start on Ray ({type(e).__name__}: {e}). Check its model "
+                                   "path and resources (num_cpus/num_gpus in the config must fit the cluster).") from e
+
+        for st, pool in zip(stages, pools, strict=True):
+            wait_ready(pool, f"stage {st.name!r}")
+
+        def submit(batch: list[Record], k: int) -> tuple:
+            """Send a batch through one actor of every pool; returns its ref and the (pool, slot, actor) used."""
+            ref, used = ray.put(batch), []
+            for i, pool in enumerate(pools):
+                j = k % len(pool)
+                ref = pool[j].process.remote(ref)
+                used.append((i, j, pool[j]))
+            return ref, used
+
+        def replace(used: list) -> None:
+            """Kill the actors a batch went through (the only way to stop a call that hangs) and start new ones;
+            batches queued on them fail with RayActorError and are sent again."""
+            fresh = []
+            for i, j, actor in used:
+                if pools[i][j] is actor:      # not already replaced for another batch
+                    ray.kill(actor)
+                    pools[i][j] = start(stages[i])
+                    fresh.append(pools[i][j])
+            wait_ready(fresh, "a restarted actor")
+
+        def drain_one() -> list[Record]:
+            """The next batch's output. A batch that times out is retried in halves on restarted actors, down
+            to single records, which then fail with the timeout; a batch whose actor died is sent again
+            whole once (it may only have queued behind a hung batch), then in halves."""
+            ref, used, raw, k = inflight.popleft()
+            work = [(ref, used, raw, False)]
+            out: list[Record] = []
+            while work:
+                ref, used, raw, resent = work.pop(0)
+                try:
+                    out += ray.get(ref, timeout=timeout)
+                    continue
+                except GetTimeoutError as e:
+                    err, halve = e, True
+                    self.stage_seconds["ray.timeouts"] += 1
+                except RayActorError as e:
+                    err, halve = e, resent
+                    self.stage_seconds["ray.actor_deaths"] += 1
+                replace(used)
+                if not halve:
+                    work.insert(0, (*submit(raw, k), raw, True))
+                elif len(raw) > 1:
+                    mid = len(raw) // 2
+                    work[:0] = [(*submit(raw[:mid], k), raw[:mid], False), (*submit(raw[mid:], k), raw[mid:], False)]
+                else:
+                    what = (f"timed out after {timeout:g} s (run.ray.batch_timeout_s)"
+                            if isinstance(err, GetTimeoutError) else f"its actor died twice ({type(err).__name__})")
+                    for r in raw:
+                        if r.get("status", "ok") == "ok":
+                            r["status"], r["failed_check"] = "failed", "ray"
+                            r["reason"] = f"ray batch {what}; the actors were restarted"[:500]
+                    out += raw
+            return out
+
         inflight: deque = deque()
         seq, k = 0, 0
-
-        def drain_one():
-            ref, raw = inflight.popleft()
-            try:
-                return ray.get(ref, timeout=self.cfg.batch_timeout_s)
-            except Exception as e:  # noqa: BLE001 - timeout / actor death -> the batch's records fail
-                for r in raw:
-                    if r.get("status", "ok") == "ok":
-                        r["status"], r["failed_check"] = "failed", "ray"
-                        r["reason"] = f"ray batch failed: {type(e).__name__}: {e}"[:500]
-                return raw
-
         try:
             for batch in batches:
                 number(batch, seq)
                 seq += len(batch)
-                ref = ray.put(batch)
-                for pool in pools:
-                    ref = pool[k % len(pool)].process.remote(ref)
+                inflight.append((*submit(batch, k), batch, k))
                 k += 1
-                inflight.append((ref, batch))
                 if len(inflight) >= self.cfg.max_in_flight:
                     yield drain_one()
             while inflight:
                 yield drain_one()
         finally:
-            for st, pool in zip(pipeline.stages, pools, strict=True):
+            for st, pool in zip(stages, pools, strict=True):
                 for a in pool:
                     try:
                         for key, v in ray.get(a.stats_.remote(), timeout=30).items():
