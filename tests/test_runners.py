@@ -1,5 +1,6 @@
 """Runner mechanics: alignment, retry in halves, failures as data, timeouts on Ray."""
 
+import os
 import time
 from collections import defaultdict
 
@@ -68,7 +69,7 @@ class Hangs(Stage):
             r["done"] = True
 
 
-def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_cluster):
+def _ray_runner(**cfg):
     import sys
 
     from ray import cloudpickle
@@ -76,7 +77,11 @@ def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_clu
     from bidirag.runners.ray import RayRunner
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])   # Ray workers cannot import this test module
-    runner = RayRunner(RayConfig(batch_timeout_s=4, max_in_flight=2))
+    return RayRunner(RayConfig(**cfg))
+
+
+def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_cluster):
+    runner = _ray_runner(batch_timeout_s=4, max_in_flight=2)
     batches = [[{"text": t} for t in ["a", "b", "hang", "c"]], [{"text": t} for t in ["d", "e"]]]
     out = [r for b in runner.stream(Pipeline("t", [Hangs()]), iter(batches)) for r in b]
     assert [r["text"] for r in out] == ["a", "b", "hang", "c", "d", "e"]          # nothing lost, log order
@@ -85,3 +90,25 @@ def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_clu
     assert all(r.get("done") for r in out if r["status"] == "ok")
     # [a b hang c] -> [hang c] -> [hang]: three timeouts; the 2nd batch was queued on the killed actor
     assert runner.stage_seconds["ray.timeouts"] == 3 and runner.stage_seconds["ray.actor_deaths"] >= 1
+
+
+class Crashes(Stage):
+    """Kills its own worker process on the record 'crash' (what the kernel's OOM killer does to an actor)."""
+
+    name = "crashes"
+
+    def process_active(self, records):
+        if any(r["text"] == "crash" for r in records):
+            os._exit(1)
+        for r in records:
+            r["done"] = True
+
+
+def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_fails(ray_cluster):
+    runner = _ray_runner(batch_timeout_s=120, max_in_flight=2)
+    batches = [[{"text": t} for t in ["a", "crash", "b", "c"]], [{"text": "d"}]]
+    out = [r for b in runner.stream(Pipeline("t", [Crashes()]), iter(batches)) for r in b]
+    assert [r["text"] for r in out] == ["a", "crash", "b", "c", "d"]
+    assert [r["status"] for r in out] == ["ok", "failed", "ok", "ok", "ok"]
+    assert "actor died twice" in out[1]["reason"]
+    assert runner.stage_seconds["ray.timeouts"] == 0 and runner.stage_seconds["ray.actor_deaths"] >= 6
