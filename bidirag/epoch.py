@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from bidirag import checks, faults
 from bidirag.config import Config
-from bidirag.data.querylog import DeadLetter, batched, read_log
+from bidirag.data.querylog import DeadLetter, batched, check_log, read_log
 from bidirag.lock import writer_lock
 from bidirag.models import handlers
 from bidirag.runners import make_runner
@@ -67,6 +67,8 @@ def run_epoch(cfg: Config, queries: str | Path | Iterable[dict], run_name: str |
     t_start = time.perf_counter()
     if builder is None:
         from pipelines.bidirectional import build as builder
+    if isinstance(queries, str | Path):
+        check_log(queries)            # a wrong file fails now, not after the models have loaded
     with writer_lock(cfg.store.uri, cfg.store.lock, what=f"epoch over {input_desc or queries}"):
         return _run_epoch(cfg, queries, run_name, progress, builder, input_desc, dead, t_start)
 

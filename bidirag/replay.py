@@ -16,12 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bidirag.config import Config
-from bidirag.data.querylog import DeadLetter, QueryLogError, batched, read_log
+from bidirag.data.querylog import DeadLetter, QueryLogError, batched, is_log_file, read_log
 from bidirag.epoch import run_epoch
 from bidirag.models import handlers
 from bidirag.store import Store
-
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 
 
 def plan_files(spec: str | Path) -> list[Path]:
@@ -29,9 +27,9 @@ def plan_files(spec: str | Path) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix in LOG_SUFFIXES and f.is_file())
+        files = sorted(f for f in p.iterdir() if is_log_file(f) and f.is_file())
     else:
-        files = sorted(Path(f) for f in glob.glob(str(spec)) if Path(f).suffix in LOG_SUFFIXES)
+        files = sorted(Path(f) for f in glob.glob(str(spec)) if is_log_file(Path(f)))
     if not files:
         raise QueryLogError(f"no query logs found at {spec!r} (a .jsonl/.parquet file, a folder of them, "
                             "or a quoted glob such as 'logs/2026-11-*.jsonl')")

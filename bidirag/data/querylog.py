@@ -1,4 +1,4 @@
-"""Streaming query-log reader (JSONL or Parquet) with a dead-letter file.
+"""Streaming query-log reader (JSONL, gzipped JSONL or Parquet) with a dead-letter file.
 
 A record is {query_id, text, timestamp}. Lines that are not valid UTF-8, not JSON objects, lack a
 non-empty string `text`, or exceed the size limits are written to the dead-letter file with their line
@@ -7,6 +7,7 @@ number and reason; reading goes on. A missing `query_id` is derived from the tex
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,11 +77,29 @@ def _check(obj: Any, max_chars: int) -> tuple[dict | None, str | None]:
     return rec, None
 
 
-def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Iterator[dict]:
+# what a whole file that is not text looks like from its first bytes: refused with a message, instead of
+# every "line" of it going to the dead-letter file and the epoch running on nothing
+_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2", b"\xfd7zXZ": "xz",
+          b"PK\x03\x04": "zip", b"PAR1": "Parquet", b"\x89PNG": "PNG", b"%PDF": "PDF", b"\x7fELF": "ELF"}
+_GZ_SUFFIXES = (".jsonl.gz", ".json.gz", ".ndjson.gz")
+
+
+def _binary_kind(path: Path) -> str | None:
     with path.open("rb") as fh:
+        head = fh.read(8)
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+
+
+def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Iterator[dict]:
+    gz = path.name.endswith(_GZ_SUFFIXES)
+    with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
         lineno = 0
         while True:
-            raw = fh.readline(max_line + 1)
+            try:
+                raw = fh.readline(max_line + 1)
+            except (OSError, EOFError) as e:   # a truncated or corrupt gzip stream: nothing after it is readable
+                dead.add(str(path), lineno + 1, f"unreadable gzip stream from here on ({type(e).__name__}: {e})", b"")
+                break
             if not raw:
                 break
             lineno += 1
@@ -126,20 +145,37 @@ def _parquet(path: Path, dead: DeadLetter, max_chars: int) -> Iterator[dict]:
             yield rec
 
 
-def read_log(path: str | Path, dead: DeadLetter, max_chars: int = 2000,
-             max_line_bytes: int = 1_000_000) -> Iterator[dict]:
-    """Stream valid records of one log file; bad records go to `dead`."""
+def is_log_file(path: Path) -> bool:
+    """A name `read_log` reads: .jsonl/.ndjson/.json (optionally .gz) or .parquet."""
+    return path.suffix in {".jsonl", ".ndjson", ".json", ".parquet"} or path.name.endswith(_GZ_SUFFIXES)
+
+
+def check_log(path: str | Path) -> Path:
+    """The log's path, if `read_log` can read it; else QueryLogError naming the problem and the fix (missing, a
+    folder, an unknown or a binary format). Cheap: callers run it before loading any model."""
     p = Path(path)
     if not p.exists():
         raise QueryLogError(f"query log not found: {p}. Pass a JSONL or Parquet file with --queries.")
     if p.is_dir():
         raise QueryLogError(f"{p} is a directory; pass one JSONL or Parquet file.")
+    if not (is_log_file(p) or p.suffix == ""):
+        raise QueryLogError(f"{p}: unknown log format {p.suffix!r}; use .jsonl, .jsonl.gz or .parquet")
+    kind = None if p.suffix == ".parquet" or p.name.endswith(_GZ_SUFFIXES) else _binary_kind(p)
+    if kind:
+        fix = {"gzip": f"name it {p.stem}.jsonl.gz (read as gzip) or decompress it",
+               "Parquet": f"name it {p.stem}.parquet"}.get(kind, "pass a JSONL or Parquet query log")
+        raise QueryLogError(f"{p}: this is a {kind} file, not JSON lines; {fix}.")
+    return p
+
+
+def read_log(path: str | Path, dead: DeadLetter, max_chars: int = 2000,
+             max_line_bytes: int = 1_000_000) -> Iterator[dict]:
+    """Stream valid records of one log file; bad records go to `dead`. A file that cannot be a query log
+    raises QueryLogError here (`check_log`), before any record is read."""
+    p = check_log(path)
     if p.suffix == ".parquet":
-        yield from _parquet(p, dead, max_chars)
-    elif p.suffix in {".jsonl", ".json", ".ndjson"} or p.suffix == "":
-        yield from _jsonl(p, dead, max_chars, max_line_bytes)
-    else:
-        raise QueryLogError(f"{p}: unknown log format {p.suffix!r}; use .jsonl or .parquet")
+        return _parquet(p, dead, max_chars)
+    return _jsonl(p, dead, max_chars, max_line_bytes)
 
 
 def batched(it: Iterator[dict], size: int) -> Iterator[list[dict]]:
