@@ -156,21 +156,26 @@ def test_epoch_never_writes_injected_or_echo_answers_and_keeps_injections_out_of
     assert "echo" in critiques and "inj" not in critiques
 
 
-def test_premise_must_be_stated_by_the_answer_as_well_as_entailed_by_a_doc(tmp_path, corpus_file):
+def _verdicts(tmp_path, corpus_file, queries: dict[str, str], *overrides: str) -> dict[str, dict]:
+    """One epoch over `queries` (id -> text) with fake models on the test corpus; verdict rows by query id."""
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
-        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}"])
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", *overrides])
     ingest(cfg, corpus_file, progress=False)
+    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [{"query_id": k, "text": t} for k, t in queries.items()]),
+                    run_name="t", progress=False)
+    return {json.loads(x)["query_id"]: json.loads(x)
+            for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+
+
+def test_premise_must_be_stated_by_the_answer_as_well_as_entailed_by_a_doc(tmp_path, corpus_file):
     # the fake generator answers with the first sentence of the top doc ("Warsaw is the capital and largest
     # city of Poland."); the fake NLI entails by word overlap
-    log = write_log(tmp_path / "q.jsonl", [
-        {"query_id": "stated", "text": "Why is it true that Warsaw is the capital of Poland?"},
+    v = _verdicts(tmp_path, corpus_file, {
+        "stated": "Why is it true that Warsaw is the capital of Poland?",
         # true premise (the doc's 2nd sentence) that the answer does not state: the written doc would
         # explain a claim it never makes
-        {"query_id": "unstated", "text": "Why is it true that Warsaw stands on the Vistula River?"},
-    ])
-    rep = run_epoch(cfg, log, run_name="t", progress=False)
-    v = {json.loads(x)["query_id"]: json.loads(x)
-         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+        "unstated": "Why is it true that Warsaw stands on the Vistula River?"},
+        "acceptance.premise_min_coverage=0")   # "It stands on ..." lacks "Warsaw": the doc half would stop it
     assert v["stated"]["scores"]["premise"] >= 0.5 and v["stated"].get("failed_check") != "premise"
     assert v["unstated"]["failed_check"] == "premise" and v["unstated"]["scores"]["premise"] < 0.5
     assert v["unstated"]["scores"]["answerable"] >= 0.5      # the doc does speak about it: premise is what stops it
@@ -211,19 +216,12 @@ def test_premise_is_checked_against_the_best_matching_sentence(tmp_path, corpus_
 
 @pytest.mark.parametrize("max_gap", [-1, 2])
 def test_premise_stitched_from_two_places_of_a_sentence_gets_no_support(tmp_path, corpus_file, max_gap):
-    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
-        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
-        f"acceptance.premise_max_gap={max_gap}"])
-    ingest(cfg, corpus_file, progress=False)
     # "Super Bowl 50 was won by the Denver Broncos, who defeated the Carolina Panthers.": every word of both
     # premises is in it (the fake NLI entails both, and the fake generator answers with that sentence), but
     # the false one joins "won" to the losing team three content words away
-    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
-        {"query_id": "true", "text": "Why is it true that the Denver Broncos won Super Bowl 50?"},
-        {"query_id": "false", "text": "Why is it true that the Carolina Panthers won Super Bowl 50?"}]),
-        run_name="t", progress=False)
-    v = {json.loads(x)["query_id"]: json.loads(x)
-         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+    v = _verdicts(tmp_path, corpus_file, {"true": "Why is it true that the Denver Broncos won Super Bowl 50?",
+                                          "false": "Why is it true that the Carolina Panthers won Super Bowl 50?"},
+                  f"acceptance.premise_max_gap={max_gap}")
     assert v["true"]["scores"]["premise"] >= 0.5
     if max_gap < 0:
         assert v["false"]["scores"]["premise"] >= 0.5          # the NLI alone cannot tell them apart
@@ -233,19 +231,12 @@ def test_premise_stitched_from_two_places_of_a_sentence_gets_no_support(tmp_path
 
 @pytest.mark.parametrize("min_coverage", [0.0, 1.0])
 def test_premise_the_best_sentence_does_not_state_gets_no_support(tmp_path, corpus_file, min_coverage):
-    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
-        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
-        f"acceptance.premise_min_coverage={min_coverage}"])
-    ingest(cfg, corpus_file, progress=False)
     # "Warsaw is the capital and largest city of Poland. It stands on the Vistula River.": the false premise
     # takes "capital" and "Poland" from the first sentence (close together, so the gap gate passes it, and the
     # fake NLI entails 5 of its 8 words) and "Vistula River" from the second, which the best sentence lacks
-    rep = run_epoch(cfg, write_log(tmp_path / "q.jsonl", [
-        {"query_id": "true", "text": "Why is it true that Warsaw is the capital of Poland?"},
-        {"query_id": "false", "text": "Why is it true that Poland is the capital of the Vistula River?"}]),
-        run_name="t", progress=False)
-    v = {json.loads(x)["query_id"]: json.loads(x)
-         for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()}
+    v = _verdicts(tmp_path, corpus_file, {"true": "Why is it true that Warsaw is the capital of Poland?",
+                                          "false": "Why is it true that Poland is the capital of the Vistula River?"},
+                  f"acceptance.premise_min_coverage={min_coverage}")
     assert v["true"]["scores"]["premise"] >= 0.5 and v["true"].get("failed_check") != "premise"
     if min_coverage == 0:
         assert v["false"]["scores"]["premise"] >= 0.5 and v["false"].get("failed_check") != "premise"

@@ -57,16 +57,28 @@ def test_a_stage_that_drops_records_is_caught():
     assert all(r["status"] == "failed" and AlignmentError.__name__ in r["reason"] for r in out)
 
 
-class Hangs(Stage):
-    """Never returns from a batch that holds the record 'hang' (a model call stuck in a driver or a lock)."""
+class Misbehaves(Stage):
+    """Calls `fault` on a batch that holds the record `trigger`; otherwise marks its records done."""
 
-    name = "hangs"
+    name = "misbehaves"
+
+    def __init__(self, trigger, fault):
+        super().__init__()
+        self.trigger, self.fault = trigger, fault
 
     def process_active(self, records):
-        if any(r["text"] == "hang" for r in records):
-            time.sleep(3600)
+        if any(r["text"] == self.trigger for r in records):
+            self.fault()
         for r in records:
             r["done"] = True
+
+
+def _hang():       # a model call stuck in a driver or a lock
+    time.sleep(3600)
+
+
+def _crash():      # what the kernel's OOM killer does to an actor
+    os._exit(1)
 
 
 def _ray_runner(**cfg):
@@ -83,7 +95,7 @@ def _ray_runner(**cfg):
 def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_cluster):
     runner = _ray_runner(batch_timeout_s=4, max_in_flight=2)
     batches = [[{"text": t} for t in ["a", "b", "hang", "c"]], [{"text": t} for t in ["d", "e"]]]
-    out = [r for b in runner.stream(Pipeline("t", [Hangs()]), iter(batches)) for r in b]
+    out = [r for b in runner.stream(Pipeline("t", [Misbehaves("hang", _hang)]), iter(batches)) for r in b]
     assert [r["text"] for r in out] == ["a", "b", "hang", "c", "d", "e"]          # nothing lost, log order
     assert [r["status"] for r in out] == ["ok", "ok", "failed", "ok", "ok", "ok"]
     assert "timed out after 4 s" in out[2]["reason"] and out[2]["failed_check"] == "ray"
@@ -92,22 +104,10 @@ def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_clu
     assert runner.stage_seconds["ray.timeouts"] == 3 and runner.stage_seconds["ray.actor_deaths"] >= 1
 
 
-class Crashes(Stage):
-    """Kills its own worker process on the record 'crash' (what the kernel's OOM killer does to an actor)."""
-
-    name = "crashes"
-
-    def process_active(self, records):
-        if any(r["text"] == "crash" for r in records):
-            os._exit(1)
-        for r in records:
-            r["done"] = True
-
-
 def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_fails(ray_cluster):
     runner = _ray_runner(batch_timeout_s=120, max_in_flight=2)
     batches = [[{"text": t} for t in ["a", "crash", "b", "c"]], [{"text": "d"}]]
-    out = [r for b in runner.stream(Pipeline("t", [Crashes()]), iter(batches)) for r in b]
+    out = [r for b in runner.stream(Pipeline("t", [Misbehaves("crash", _crash)]), iter(batches)) for r in b]
     assert [r["text"] for r in out] == ["a", "crash", "b", "c", "d"]
     assert [r["status"] for r in out] == ["ok", "failed", "ok", "ok", "ok"]
     assert "actor died twice" in out[1]["reason"]

@@ -82,35 +82,31 @@ def calibrate(windows=(0, 1, 2), model_dir: Path | None = None) -> dict:
     return out
 
 
+def _table(res: dict, column: str, key: str, values, with_n: bool = False) -> list[str]:
+    """One row per (window, value): the pass share of every claim set at that value of `column`."""
+    sets = list(next(iter(res["windows"].values())))
+    lines = [f"| window | {column} | " + " | ".join(sets) + " |", "|---|---|" + "---|" * len(sets)]
+    for w, row in res["windows"].items():
+        for x in values:
+            lines.append(f"| {w} | {x} | " + " | ".join(
+                f"{100 * v[key][str(x)]:.1f}%" + (f" (n={v['n']})" if with_n else "") for v in row.values()) + " |")
+    return lines
+
+
 def to_markdown(res: dict) -> str:
     lines = [f"# Premise check calibration ({res['model']})", "",
              "Share of claims that pass (P(entail) >= threshold), per premise window (0 = whole doc). True claims "
-             "should pass, swapped ones should not.", "",
-             "| window | threshold | " + " | ".join(next(iter(res["windows"].values()))) + " |",
-             "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
-    for w, row in res["windows"].items():
-        for t in res["thresholds"]:
-            lines.append(f"| {w} | {t} | " + " | ".join(f"{100 * v['pass_share'][str(t)]:.1f}% (n={v['n']})"
-                                                        for v in row.values()) + " |")
+             "should pass, swapped ones should not.", ""]
+    lines += _table(res, "threshold", "pass_share", res["thresholds"], with_n=True)
     lines += ["", f"Share that passes P(entail) >= {GATE_THRESHOLD} and has at most k other content words between "
-              "the claim's words in the doc window (`text.claim_gap`):", "",
-              "| window | max gap k | " + " | ".join(next(iter(res["windows"].values()))) + " |",
-              "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
-    for w, row in res["windows"].items():
-        for k in res["gaps"]:
-            lines.append(f"| {w} | {k} | " + " | ".join(f"{100 * v['pass_share_max_gap'][str(k)]:.1f}%"
-                                                        for v in row.values()) + " |")
+              "the claim's words in the doc window (`text.claim_gap`):", ""]
+    lines += _table(res, "max gap k", "pass_share_max_gap", res["gaps"])
     if "suggested_max_gap" in res:
         lines += ["", f"Largest margin of true statements over in-paragraph swaps (window 1): k = "
                       f"{res['suggested_max_gap']}."]
     lines += ["", f"Share that passes P(entail) >= {GATE_THRESHOLD}, max gap {res['coverage_max_gap']} and has at "
-              "least the share c of the claim's content words in the doc window (`text.claim_coverage`):", "",
-              "| window | min coverage c | " + " | ".join(next(iter(res["windows"].values()))) + " |",
-              "|---|---|" + "---|" * len(next(iter(res["windows"].values())))]
-    for w, row in res["windows"].items():
-        for c in res["coverages"]:
-            lines.append(f"| {w} | {c} | " + " | ".join(f"{100 * v['pass_share_min_coverage'][str(c)]:.1f}%"
-                                                        for v in row.values()) + " |")
+              "least the share c of the claim's content words in the doc window (`text.claim_coverage`):", ""]
+    lines += _table(res, "min coverage c", "pass_share_min_coverage", res["coverages"])
     return "\n".join(lines) + "\n"
 
 
