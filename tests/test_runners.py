@@ -101,7 +101,7 @@ def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_clu
     assert "timed out after 4 s" in out[2]["reason"] and out[2]["failed_check"] == "ray"
     assert all(r.get("done") for r in out if r["status"] == "ok")
     # [a b hang c] -> [hang c] -> [hang]: three timeouts; the 2nd batch was queued on the killed actor
-    assert runner.stage_seconds["ray.timeouts"] == 3 and runner.stage_seconds["ray.actor_deaths"] >= 1
+    assert runner.stage_seconds["ray_timeout.errors"] == 3 and runner.stage_seconds["ray_actor_died.errors"] >= 1
 
 
 def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_fails(ray_cluster):
@@ -111,4 +111,4 @@ def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_f
     assert [r["text"] for r in out] == ["a", "crash", "b", "c", "d"]
     assert [r["status"] for r in out] == ["ok", "failed", "ok", "ok", "ok"]
     assert "actor died twice" in out[1]["reason"]
-    assert runner.stage_seconds["ray.timeouts"] == 0 and runner.stage_seconds["ray.actor_deaths"] >= 6
+    assert runner.stage_seconds["ray_timeout.errors"] == 0 and runner.stage_seconds["ray_actor_died.errors"] >= 6

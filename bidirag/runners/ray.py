@@ -124,10 +124,10 @@ class RayRunner:
                     continue
                 except GetTimeoutError as e:
                     err, halve = e, True
-                    self.stage_seconds["ray.timeouts"] += 1
+                    self.stage_seconds["ray_timeout.errors"] += 1
                 except RayActorError as e:
                     err, halve = e, resent
-                    self.stage_seconds["ray.actor_deaths"] += 1
+                    self.stage_seconds["ray_actor_died.errors"] += 1
                 replace(used)
                 if not halve:
                     work.insert(0, (*submit(raw, k), raw, True))
