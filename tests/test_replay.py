@@ -81,3 +81,10 @@ def test_time_window_and_file_plan(tmp_path, corpus_file):
     assert res["outside_window"] == 15 and res["epochs_run"] == 1
     rep_queries = sum(1 for m in Store(cfg.store.uri, dim=384).manifests())
     assert rep_queries == 1
+
+
+def test_plan_takes_gzipped_logs_and_skips_other_files(tmp_path):
+    for name in ("b.jsonl.gz", "a.jsonl", "c.parquet", "notes.txt", "d.gz"):
+        (tmp_path / name).write_bytes(b"")
+    assert [f.name for f in plan_files(tmp_path)] == ["a.jsonl", "b.jsonl.gz", "c.parquet"]
+    assert [f.name for f in plan_files(str(tmp_path / "*.gz"))] == ["b.jsonl.gz"]
