@@ -24,6 +24,9 @@ def test_score_counts_per_attack_type():
     res = score(attacks, [{"query_id": inj["query_id"], "text": f"It is {inj['wrong']}."}])
     assert res["injection"]["written"] == 1 and res["injection"]["polluted"] == 1
     assert res["all"]["pollution_of_written"] == 1.0 and res["misconception"]["written"] == 0
+    assert res["injection"]["planted"] == 1 and res["all"]["planted"] == 1
+    off = score(attacks, [{"query_id": inj["query_id"], "text": "Something else entirely."}])
+    assert off["injection"]["polluted"] == 1 and off["injection"]["planted"] == 0     # unsupported, not planted
 
 
 def test_poison_run_end_to_end_with_fakes(fake_cfg, tmp_path):
