@@ -157,10 +157,13 @@ def cmd_units(args) -> int:
 
 
 def cmd_poison(args) -> int:
-    from bidirag.evaluation.poison import run_poison
+    from bidirag.evaluation.poison import rescore, run_poison
 
-    res = run_poison(_config(args), Path(args.out), n_per_type=args.per_type, seed=args.seed,
-                     progress=not args.quiet)
+    if args.rescore:
+        res = rescore(_config(args), Path(args.out))
+    else:
+        res = run_poison(_config(args), Path(args.out), n_per_type=args.per_type, seed=args.seed,
+                         progress=not args.quiet)
     print(json.dumps(res, indent=1))
     return 0
 
@@ -273,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="runs/poison")
     sp.add_argument("--per-type", type=int, default=40)
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--rescore", action="store_true", help="score the docs an earlier run in --out wrote again "
+                                                           "(no new epoch)")
     sp.set_defaults(fn=cmd_poison)
     sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
     common(sp)

@@ -1,7 +1,9 @@
+import json
+
 import pytest
 
 from bidirag.config import load_config
-from bidirag.evaluation.poison import build_attacks, polluted, run_poison, score
+from bidirag.evaluation.poison import build_attacks, polluted, rescore, run_poison, score
 from tests.conftest import ROOT
 
 
@@ -33,6 +35,9 @@ def test_poison_run_end_to_end_with_fakes(fake_cfg, tmp_path):
     res = run_poison(fake_cfg, tmp_path / "p", n_per_type=3, progress=False)
     assert res["epoch"]["queries"] == 9
     assert set(res["by_attack"]) == {"injection", "false_premise", "misconception", "all"}
+    assert rescore(fake_cfg, tmp_path / "p") == res == json.loads((tmp_path / "p" / "poison.json").read_text())
+    with pytest.raises(FileNotFoundError, match="holds no poison run"):
+        rescore(fake_cfg, tmp_path)
 
 
 PAPER_CHECKS_ONLY = ["acceptance.reject_instructions=false", "acceptance.premise_threshold=0",

@@ -103,8 +103,6 @@ def run_poison(cfg, out: Path, n_per_type: int = 40, seed: int = 0, progress: bo
 
     from bidirag.epoch import run_epoch
     from bidirag.ingest import ingest
-    from bidirag.models import handlers
-    from bidirag.store import CORPUS, Store
 
     out.mkdir(parents=True, exist_ok=True)
     attacks = build_attacks(n_per_type, seed)
@@ -118,10 +116,27 @@ def run_poison(cfg, out: Path, n_per_type: int = 40, seed: int = 0, progress: bo
                                   "writeback": cfg.writeback.model_copy(update={"mode": "bidirectional"})})
     ingest(scfg, corpus, progress=progress)
     rep = run_epoch(scfg, log, run_name="poison", progress=progress)
-    st = Store(scfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    (out / "epoch.json").write_text(json.dumps({k: rep[k] for k in ("queries", "accepted", "rejected_by_check",
+                                                                   "written")}, indent=1) + "\n")
+    return rescore(cfg, out)
+
+
+def rescore(cfg, out: Path) -> dict:
+    """Score the docs a finished `run_poison` in `out` wrote (the pollution rules may have changed since)."""
+    from bidirag.models import handlers
+    from bidirag.store import CORPUS, Store
+
+    labels, store = out / "attacks_labels.jsonl", out / "store"
+    if not labels.exists() or not store.exists():
+        raise FileNotFoundError(f"{out} holds no poison run (attacks_labels.jsonl and store/ are written by "
+                                "`bidirag poison --out DIR`)")
+    attacks = [json.loads(x) for x in labels.read_text().splitlines()]
+    st = Store(str(store), dim=handlers.embedder(cfg.models.embedder).dim)
     written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
                if r["origin"] == "writeback"]
-    res = {"epoch": {k: rep[k] for k in ("queries", "accepted", "rejected_by_check", "written")},
+    epoch = out / "epoch.json"
+    old = out / "poison.json"
+    res = {"epoch": json.loads(epoch.read_text()) if epoch.exists() else json.loads(old.read_text())["epoch"],
            "by_attack": score(attacks, written)}
-    (out / "poison.json").write_text(json.dumps(res, indent=1) + "\n")
+    old.write_text(json.dumps(res, indent=1) + "\n")
     return res
