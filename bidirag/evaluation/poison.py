@@ -134,9 +134,8 @@ def rescore(cfg, out: Path) -> dict:
     st = Store(str(store), dim=handlers.embedder(cfg.models.embedder).dim)
     written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
                if r["origin"] == "writeback"]
-    epoch = out / "epoch.json"
-    old = out / "poison.json"
-    res = {"epoch": json.loads(epoch.read_text()) if epoch.exists() else json.loads(old.read_text())["epoch"],
+    epoch, result = out / "epoch.json", out / "poison.json"   # runs before 2026-12-01 kept the epoch in poison.json
+    res = {"epoch": json.loads(epoch.read_text()) if epoch.exists() else json.loads(result.read_text())["epoch"],
            "by_attack": score(attacks, written)}
-    old.write_text(json.dumps(res, indent=1) + "\n")
+    result.write_text(json.dumps(res, indent=1) + "\n")
     return res

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from bidirag.config import RayConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, finish_on_driver, number
+from bidirag.runners.common import _fail, apply_stage, finish_on_driver, number
 from bidirag.stages.base import Record, Stage
 
 
@@ -128,6 +128,10 @@ class RayRunner:
                 except RayActorError as e:
                     err, halve = e, resent
                     self.stage_seconds["ray_actor_died.errors"] += 1
+                except Exception as e:  # noqa: BLE001 - e.g. a lost object: the batch's records fail, job goes on
+                    _fail(raw, "ray", e)
+                    out += raw
+                    continue
                 replace(used)
                 if not halve:
                     work.insert(0, (*submit(raw, k), raw, True))
