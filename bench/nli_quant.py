@@ -13,9 +13,9 @@ import time
 import numpy as np
 
 from bidirag.models.nli import NLIModel
-from bidirag.models.nli_data import training_set
-from bidirag.models.train_nli import scores
 from bidirag.paths import shipped_nli_dir
+from bidirag.training.nli_data import training_set
+from bidirag.training.train_nli import scores
 
 
 def main(argv=None) -> int:

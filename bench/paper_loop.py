@@ -12,12 +12,12 @@ import numpy as np
 
 from bidirag import checks
 from bidirag.config import Config
-from bidirag.epoch import corpus_row
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.rag import clean_answer
 from bidirag.store import CORPUS, Store
 from bidirag.text import cited_numbers, split_sentences
+from pipelines.bidirectional import corpus_row
 
 
 def run_paper_loop(cfg: Config, queries: list[dict], epoch: int = 1) -> dict:

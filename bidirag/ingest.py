@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from bidirag.config import Config
 from bidirag.lock import writer_lock
-from bidirag.models import handlers
+from bidirag.stages.rag import load_embedder
 from bidirag.store import CORPUS, Store, now
 from bidirag.text import content_id, normalize
 
@@ -40,7 +40,7 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
             skipped += 1
             continue
         seen.setdefault(content_id(t), (normalize(t), s))
-    emb = handlers.embedder(cfg.models.embedder)
+    emb = load_embedder(cfg)
     store = Store.from_config(cfg.store, emb.dim)
     tbl = store.table(CORPUS)
     ids = list(seen)

@@ -18,7 +18,6 @@ from pathlib import Path
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, is_log_file, read_log
 from bidirag.epoch import run_epoch
-from bidirag.models import handlers
 from bidirag.store import Store
 
 
@@ -65,7 +64,8 @@ def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, ski
 
 
 def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: str | None = None,
-           epoch_size: int = 500, progress: bool = True, builder=None, log=print) -> dict:
+           epoch_size: int = 500, progress: bool = True, spec=None, log=print,
+           on_report=None) -> dict:
     if epoch_size < 1:
         raise ValueError("--epoch-size must be at least 1")
     t_since, t_until = parse_time(since), parse_time(until)
@@ -74,7 +74,7 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
                             "e.g. 2026-11-21T00:00:00Z")
     files = plan_files(log_spec)
     pid = plan_id(files, t_since, t_until, epoch_size)
-    store = Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    store = Store.from_config(cfg.store, cfg.models.embedder.dim)
     store.init()
     prefix = f"replay:{pid}:"
     done = {int(m["input"].split(":")[2].split()[0]) for m in store.manifests()
@@ -91,9 +91,11 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         if k in done:
             continue
         desc = f"{prefix}{k} " + ",".join(f.name for f in files)
-        rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, builder=builder,
+        rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
                         input_desc=desc, dead=dead)
         reports.append(rep)
+        if on_report is not None:
+            on_report(rep)
         log(f"replay {pid}: shard {k} -> epoch {rep['epoch']}, written {rep['written']}, "
             f"snapshot v{rep['snapshot_version']}")
     dead.close()

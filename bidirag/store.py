@@ -34,6 +34,7 @@ def corpus_schema(dim: int) -> pa.Schema:
         pa.field("grounding", pa.float32()),
         pa.field("attribution", pa.float32()),
         pa.field("novelty", pa.float32()),
+        pa.field("scores", pa.string()),            # JSON: every acceptance check's score
         pa.field("model_ids", pa.string()),         # JSON {"embedder":..,"generator":..,"nli":..}
         pa.field("config_hash", pa.string()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
@@ -51,6 +52,7 @@ def experience_schema(dim: int) -> pa.Schema:
         pa.field("grounding", pa.float32()),
         pa.field("attribution", pa.float32()),
         pa.field("novelty", pa.float32()),
+        pa.field("scores", pa.string()),                   # JSON: every acceptance check's score
         pa.field("vector", pa.list_(pa.float32(), dim)),   # embedding of the query
         pa.field("epoch", pa.int32()),
         pa.field("model_ids", pa.string()),
@@ -74,6 +76,7 @@ def units_schema(dim: int) -> pa.Schema:
         pa.field("utility_with", pa.float32()),
         pa.field("grounding", pa.float32()),
         pa.field("novelty", pa.float32()),
+        pa.field("scores", pa.string()),            # JSON: the unit checks' scores
         pa.field("model_ids", pa.string()),
         pa.field("config_hash", pa.string()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
@@ -110,12 +113,15 @@ class Hit:
 
 
 class Store:
-    """One LanceDB directory. Cheap to construct; tables are opened or created on first use."""
+    """One LanceDB directory. Cheap to construct; tables are opened or created on first use.
 
-    def __init__(self, uri: str | Path, dim: int = 384, nprobes: int = 20, refine_factor: int | None = None,
+    `dim` is the vector size tables are created with (`models.embedder.dim`) and existing ones are checked
+    against; None reads it from the existing tables' schema (operator commands: no model, no config needed)."""
+
+    def __init__(self, uri: str | Path, dim: int | None = 384, nprobes: int = 20, refine_factor: int | None = None,
                  ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000, ann_rebuild_share: float = 0.25) -> None:
         self.uri = str(uri)
-        self.dim = dim
+        self._dim = dim
         self.nprobes = nprobes
         self.refine_factor = refine_factor
         self.ann_index = ann_index
@@ -123,8 +129,20 @@ class Store:
         self.ann_rebuild_share = ann_rebuild_share
         self._db = None
 
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            for name in (CORPUS, UNITS, EXPERIENCE):
+                if name in self._names():
+                    self._dim = self.db.open_table(name).schema.field("vector").type.list_size
+                    break
+            else:
+                raise StoreError(f"{self.uri} has no tables yet, so their vector size is unknown: run `bidirag init` "
+                                 "or `bidirag ingest` first (they use models.embedder.dim)")
+        return self._dim
+
     @classmethod
-    def from_config(cls, store_cfg, dim: int) -> Store:
+    def from_config(cls, store_cfg, dim: int | None) -> Store:
         s = store_cfg
         return cls(s.uri, dim=dim, nprobes=s.nprobes, refine_factor=s.refine_factor, ann_index=s.ann_index,
                    ann_min_rows=s.ann_min_rows, ann_rebuild_share=s.ann_rebuild_share)
@@ -142,17 +160,22 @@ class Store:
         res = self.db.list_tables()
         return set(getattr(res, "tables", res))
 
+    def _schema(self, name: str) -> pa.Schema:
+        if name == MANIFESTS:
+            return MANIFEST_SCHEMA
+        return {CORPUS: corpus_schema, EXPERIENCE: experience_schema, UNITS: units_schema}[name](self.dim)
+
     def table(self, name: str):
-        schemas = {CORPUS: corpus_schema(self.dim), EXPERIENCE: experience_schema(self.dim),
-                   MANIFESTS: MANIFEST_SCHEMA, UNITS: units_schema(self.dim)}
         for attempt in range(5):   # another process may be creating the same table right now
             try:
                 if name in self._names():
                     tbl = self.db.open_table(name)
                 else:
-                    tbl = self.db.create_table(name, schema=schemas[name], storage_options=STABLE_IDS,
+                    tbl = self.db.create_table(name, schema=self._schema(name), storage_options=STABLE_IDS,
                                                exist_ok=True)
                 break
+            except StoreError:
+                raise
             except (ValueError, OSError, RuntimeError):
                 if attempt == 4:
                     raise
@@ -165,8 +188,9 @@ class Store:
         if name != MANIFESTS:
             got = tbl.schema.field("vector").type.list_size
             if got != self.dim:
-                raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but the embedder "
-                                 f"makes {self.dim}-d ones; use a new store.uri for another embedder.")
+                raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but models.embedder.dim is "
+                                 f"{self.dim}; set it to {got} for this store, or use a new store.uri for "
+                                 "another embedder.")
         return tbl
 
     def init(self) -> dict[str, int]:

@@ -1,11 +1,24 @@
-"""Bidirectional RAG epoch: read log -> retrieve -> generate -> validate -> dedup (-> write, by the runner)."""
+"""Bidirectional RAG epoch: read log -> retrieve -> generate -> validate -> dedup -> write (by the driver).
+
+`SPEC` is the job the driver runs (`bidirag run`, `bidirag replay`): corpus rows from accepted answers,
+critiques (rejections by a check marked `critique`) into the experience table, both tagged `epoch-N`.
+"""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
+from bidirag import checks
 from bidirag.config import Config
+from bidirag.driver import JobSpec, JobState, Target
 from bidirag.pipeline import Pipeline
+from bidirag.stages.base import Status
 from bidirag.stages.dedup import NearDuplicateFilter
-from bidirag.stages.rag import Generate, Retrieve, Validate
+from bidirag.stages.rag import Generate, Retrieve, model_ids
+from bidirag.stages.validate import Validate
+from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
+from bidirag.text import content_id
 
 
 def build(cfg: Config, pinned_version: int, experience_version: int | None = None,
@@ -19,3 +32,67 @@ def build(cfg: Config, pinned_version: int, experience_version: int | None = Non
         stages.append(Validate(cfg, pinned_version, enforce=mode == "bidirectional"))
     dedup = [NearDuplicateFilter(cfg.dedup.max_cosine)] if mode == "bidirectional" else []
     return Pipeline(name=f"rag-{mode}", stages=stages, global_stages=dedup)
+
+
+def corpus_row(r: dict, epoch: int, cfg: Config) -> dict:
+    s = r["scores"]
+    return {
+        "doc_id": content_id(r["clean_text"]), "text": r["clean_text"], "vector": r["vector"],
+        "origin": "writeback", "epoch": epoch, "query_id": r["query_id"], "query": r["text"],
+        "source": None, "source_doc_ids": [d["doc_id"] for d in r["retrieved"]],
+        "grounding": s.get("grounding"), "attribution": s.get("attribution"), "novelty": s.get("novelty"),
+        "scores": json.dumps(s, sort_keys=True), "model_ids": model_ids(cfg), "config_hash": cfg.digest(),
+        "created_at": now(),
+    }
+
+
+def critique_row(r: dict, epoch: int, cfg: Config) -> dict:
+    s = r["scores"]
+    return {
+        "doc_id": content_id(f"{r['query_id']}\n{r['answer']}\n{r['failed_check']}"),
+        "query_id": r["query_id"], "query": r["text"], "answer": r["answer"],
+        "failed_check": r["failed_check"], "reason": r["reason"], "grounding": s.get("grounding"),
+        "attribution": s.get("attribution"), "novelty": s.get("novelty"), "scores": json.dumps(s, sort_keys=True),
+        "vector": r["query_vector"], "epoch": epoch, "model_ids": model_ids(cfg), "config_hash": cfg.digest(),
+        "created_at": now(),
+    }
+
+
+def _critiques(st: JobState) -> list[dict]:
+    """Generator mistakes only (checks marked `critique`): no novelty, no query_safety (a critique quoting an
+    injected query would carry the injection into later prompts)."""
+    return [critique_row(r, st.n, st.cfg) for r in st.rejected
+            if r["failed_check"] in checks.registered() and checks.get(r["failed_check"]).critique]
+
+
+def _pins(store: Store, n: int, cfg: Config) -> dict[str, int | None]:
+    return {"corpus": store.pin_for(CORPUS, n), "experience": store.pin_for(EXPERIENCE, n),
+            "units": store.table(UNITS).version}
+
+
+def _count(r: dict, counts: Counter) -> None:
+    counts["generated"] += int(bool(r.get("answer")))
+
+
+def _report(st: JobState) -> dict:
+    writes = st.cfg.writeback.mode != "none"
+    return {"epoch": st.n, "queries": st.counts["records"], "generated": st.counts["generated"],
+            "accepted": len(st.candidates) if writes else 0, "mode": st.cfg.writeback.mode,
+            "rejected_by_check": {c: st.rejected_by.get(c, 0) for c in st.cfg.acceptance.checks},
+            "critiques_written": st.written[EXPERIENCE], "pinned_version": st.pins["corpus"],
+            "snapshot_version": st.versions[CORPUS], "experience_version": st.versions[EXPERIENCE]}
+
+
+SPEC = JobSpec(
+    kind="epoch", what="epoch", run_prefix="run",
+    build=lambda cfg, pins: build(cfg, pins["corpus"], pins["experience"], pins["units"]),
+    pins=_pins,
+    targets=(
+        Target(CORPUS, lambda st: [corpus_row(r, st.n, st.cfg) for r in st.candidates if r["status"] == Status.OK],
+               lambda store, st, v, ins: store.count_epoch(CORPUS, st.n, v, origin="writeback")),
+        Target(EXPERIENCE, _critiques, lambda store, st, v, ins: store.count_epoch(EXPERIENCE, st.n, v)),
+    ),
+    report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none",
+    verdict_fields=("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
+                    "scores", "cited_doc_ids", "warnings", "retrieved"),
+)

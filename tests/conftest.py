@@ -47,6 +47,16 @@ def corpus_file(tmp_path):
     return p
 
 
+def epoch_spec(builder):
+    """The epoch job with its pipeline built by `builder(cfg, pinned, experience, units)` (to inject faults)."""
+    import dataclasses
+
+    from bidirag import jobs
+
+    return dataclasses.replace(jobs.get("epoch"), build=lambda cfg, pins: builder(
+        cfg, pins["corpus"], pins["experience"], pins["units"]))
+
+
 def write_log(path: Path, rows: list) -> Path:
     with path.open("wb") as f:
         for r in rows:

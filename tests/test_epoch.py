@@ -5,13 +5,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from bidirag.driver import JobFailed
 from bidirag.epoch import run_epoch
 from bidirag.ingest import ingest
 from bidirag.store import CORPUS, EXPERIENCE, Store
 from bidirag.text import content_id
 from pipelines.bidirectional import build
-from tests.conftest import write_log
+from tests.conftest import epoch_spec, write_log
 
 
 def _store(cfg):
@@ -93,8 +95,19 @@ def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file
         p.stages[1].process_active = boom
         return p
 
-    rep = run_epoch(fake_cfg, query_log, run_name="boom", progress=False, builder=broken)
-    assert rep["failed"] == 5 and rep["written"] == 0
+    # every record failed (> run.max_failed_share): nothing is committed, the job fails, the records are a log
+    before = _store(fake_cfg).table(CORPUS).version
+    with pytest.raises(JobFailed, match="5 of 5 records failed"):
+        run_epoch(fake_cfg, query_log, run_name="boom", progress=False, spec=epoch_spec(broken))
+    assert _store(fake_cfg).table(CORPUS).version == before and not _store(fake_cfg).manifests()
+    dead = [json.loads(x) for x in (Path(fake_cfg.run.runs_dir) / "boom/epoch-1/dead_letter.jsonl")
+            .read_text().splitlines()]
+    assert len(dead) == 5 and "model exploded" in dead[0]["reason"] and json.loads(dead[0]["raw"])["text"]
+    assert json.loads((Path(fake_cfg.run.runs_dir) / "boom/epoch-1/report.json").read_text())["status"] == "failed"
+    # under the limit the job goes on and commits what it has
+    lenient = fake_cfg.model_copy(update={"run": fake_cfg.run.model_copy(update={"max_failed_share": 1.0})})
+    rep = run_epoch(lenient, query_log, run_name="boom2", progress=False, spec=epoch_spec(broken))
+    assert rep["failed"] == 5 and rep["written"] == 0 and rep["tag"] == "epoch-1"
 
 
 def test_critiques_are_retrieved_into_later_prompts(fake_cfg, corpus_file, query_log, tmp_path):

@@ -52,7 +52,7 @@ def test_predict_keeps_input_order():
 
 
 def test_model_card_reproduces_every_training_stage_in_order():
-    from bidirag.models.eval_nli import reproduce_commands
+    from bidirag.training.eval_nli import reproduce_commands
 
     stage1 = {"max_steps": 1800, "seed": 13, "lr": 6e-5}
     stage2 = {"max_steps": 750, "seed": 14, "lr": 4e-5, "qa_repeat": 2, "previous_stage": stage1}

@@ -7,7 +7,7 @@ from bidirag.ingest import ingest
 from bidirag.replay import plan_files, replay
 from bidirag.store import CORPUS, Store
 from pipelines.bidirectional import build
-from tests.conftest import ROOT, write_log
+from tests.conftest import ROOT, epoch_spec, write_log
 
 TOPICS = ["Warsaw", "Eiffel Tower", "Tesla", "Amazon rainforest", "Super Bowl 50", "Poland", "Paris",
           "Vistula", "Denver Broncos", "South America"]
@@ -61,7 +61,7 @@ def test_resume_after_crash_writes_exactly_what_an_uninterrupted_run_writes(tmp_
         return p
 
     with pytest.raises(Crash):
-        replay(crashy, logs, epoch_size=6, progress=False, builder=crash_in_third_epoch, log=lambda *_: None)
+        replay(crashy, logs, epoch_size=6, progress=False, spec=epoch_spec(crash_in_third_epoch), log=lambda *_: None)
     assert len(Store(crashy.store.uri, dim=384).manifests()) == 2
     resumed = replay(crashy, logs, epoch_size=6, progress=False, log=lambda *_: None)
     assert resumed["skipped_shards"] == [0, 1] and resumed["epochs_run"] == 2

@@ -2,12 +2,13 @@
 
 import os
 import time
-from collections import defaultdict
-
 from bidirag.config import RayConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, number
-from bidirag.stages.base import AlignmentError, Stage
+import pytest
+
+from bidirag.runners.common import RunStats, apply_stage, number
+from bidirag.runners.local import LocalRunner
+from bidirag.stages.base import AlignmentError, ContractError, Stage, Status
 
 
 class Poisonable(Stage):
@@ -31,13 +32,14 @@ def test_a_failing_batch_is_retried_in_halves_and_only_the_bad_record_fails():
     batch = [{"text": t} for t in ["a", "b", "poison", "c", "d", "e"]]
     number(batch, 100)
 
-    stats = defaultdict(float)
+    stats = RunStats()
     out = apply_stage(Poisonable(), batch, stats)
     assert [r["_seq"] for r in out] == list(range(100, 106))
     assert [r["status"] for r in out] == ["ok", "ok", "failed", "ok", "ok", "ok"]
     assert "MemoryError" in out[2]["reason"] and out[2]["failed_check"] == "poisonable"
     assert all(r.get("done") and not r.get("half_done") for r in out if r["status"] == "ok")
-    assert stats["poisonable.retries"] >= 2
+    assert stats.errors["poisonable.retries"] >= 2 and stats.errors["poisonable.errors"] >= 3
+    assert stats.seconds["poisonable"] > 0 and not any(k.endswith("errors") for k in stats.seconds)
 
 
 class Dropper(Stage):
@@ -48,6 +50,38 @@ class Dropper(Stage):
 
     def process_active(self, records):
         pass
+
+
+class Reads(Stage):
+    name = "reads_answer"
+    reads = frozenset({"answer"})
+    writes = frozenset({"length"})
+
+    def process_active(self, records):
+        for r in records:
+            if r["text"] != "forget":
+                r["length"] = len(r["answer"])
+
+
+class WritesAnswer(Stage):
+    name = "writes_answer"
+    reads = frozenset({"text"})
+    writes = frozenset({"answer"})
+
+    def process_active(self, records):
+        for r in records:
+            r["answer"] = r["text"].upper()
+
+
+def test_the_runner_checks_the_declared_record_contract():
+    # a stage that reads what no earlier stage writes is refused before any record moves
+    with pytest.raises(ContractError, match="reads_answer.*answer"):
+        list(LocalRunner().stream(Pipeline("t", [Reads()]), iter([[{"text": "a"}]])))
+    # a stage that leaves a declared field unset fails those records, naming the field
+    out = [r for b in LocalRunner().stream(Pipeline("t", [WritesAnswer(), Reads()]),
+                                           iter([[{"text": "ab"}, {"text": "forget"}]])) for r in b]
+    assert out[0]["status"] == Status.OK and out[0]["length"] == 2
+    assert out[1]["status"] == Status.FAILED and "length" in out[1]["reason"]
 
 
 def test_a_stage_that_drops_records_is_caught():
@@ -101,7 +135,7 @@ def test_ray_a_batch_that_hangs_is_retried_in_halves_on_restarted_actors(ray_clu
     assert "timed out after 4 s" in out[2]["reason"] and out[2]["failed_check"] == "ray"
     assert all(r.get("done") for r in out if r["status"] == "ok")
     # [a b hang c] -> [hang c] -> [hang]: three timeouts; the 2nd batch was queued on the killed actor
-    assert runner.stage_seconds["ray_timeout.errors"] == 3 and runner.stage_seconds["ray_actor_died.errors"] >= 1
+    assert runner.stats.errors["ray_timeout.errors"] == 3 and runner.stats.errors["ray_actor_died.errors"] >= 1
 
 
 def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_fails(ray_cluster):
@@ -111,4 +145,4 @@ def test_ray_an_actor_that_dies_is_restarted_and_only_the_record_that_kills_it_f
     assert [r["text"] for r in out] == ["a", "crash", "b", "c", "d"]
     assert [r["status"] for r in out] == ["ok", "failed", "ok", "ok", "ok"]
     assert "actor died twice" in out[1]["reason"]
-    assert runner.stage_seconds["ray_timeout.errors"] == 0 and runner.stage_seconds["ray_actor_died.errors"] >= 6
+    assert runner.stats.errors["ray_timeout.errors"] == 0 and runner.stats.errors["ray_actor_died.errors"] >= 6

@@ -2,7 +2,7 @@ from collections import Counter
 
 from bidirag.data.squad import compute_split, load_articles, load_split
 from bidirag.data.statements import statement
-from bidirag.models.nli_data import ENTAIL, qa_pairs, span_type
+from bidirag.training.nli_data import ENTAIL, qa_pairs, span_type
 
 
 def test_split_is_disjoint_complete_and_reproducible():
@@ -36,7 +36,7 @@ def test_statement_rules():
 
 def test_third_stage_pairs_are_hard_and_leave_earlier_pairs_unchanged():
     from bidirag.data.squad import articles_for
-    from bidirag.models.nli_data import _EVALUATIVE, CONTRA, NEUTRAL, extra_pairs
+    from bidirag.training.nli_data import _EVALUATIVE, CONTRA, NEUTRAL, extra_pairs
 
     arts = articles_for("nli_train")[:6]
     before = qa_pairs(arts, seed=3)

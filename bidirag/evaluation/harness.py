@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bidirag.checks import CHECKS, thresholds
+from bidirag import checks
 from bidirag.config import Config
 from bidirag.data.querylog import batched
 from bidirag.data.squad import articles_for
@@ -46,7 +46,7 @@ def _with(cfg: Config, **sections) -> Config:
 
 def answer_queries(cfg: Config, records: list[dict], use_experience: bool) -> tuple[list[dict], float]:
     """Retrieve + generate on the store's current snapshot, no write. Returns (records, seconds)."""
-    st = Store(cfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+    st = Store.from_config(cfg.store, cfg.models.embedder.dim)
     pinned, exp, units = st.table(CORPUS).version, st.table(EXPERIENCE).version, st.table(UNITS).version
     top_m = cfg.experience.top_m if use_experience else 0
     pipe = Pipeline("answer", [Retrieve(cfg, pinned, exp, top_m, units), Generate(cfg)])
@@ -123,7 +123,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
             recs = [{"query_id": q.qid, "text": q.text} for q in test]
             answered, test_s = answer_queries(scfg, recs, use_experience=mode == "bidirectional")
             per_q = [query_metrics(r, labels[r["query_id"]]) for r in answered]
-            st = Store(scfg.store.uri, dim=handlers.embedder(cfg.models.embedder).dim)
+            st = Store.from_config(scfg.store, cfg.models.embedder.dim)
             written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
                        if r["origin"] == "writeback"]
             unit_ids = set(st.table(UNITS).to_arrow().column("doc_id").to_pylist())
@@ -134,8 +134,8 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 "seed": seed, **aggregate(per_q), **pollution(written, labels),
                 "corpus_growth": len(written),
                 "acceptance_rate": (accepted / generated) if generated else 0.0,
-                "rejected_by_check": {c: sum(r["rejected_by_check"][c] for r in reps)
-                                      for c in CHECKS},
+                "rejected_by_check": {c: sum(r["rejected_by_check"].get(c, 0) for r in reps)
+                                      for c in cfg.acceptance.checks},
                 "deduplicated": sum(r["deduplicated"] for r in reps),
                 "train_queries": len(train) * (epochs if mode != "none" else 0),
                 "test_queries": len(test),
@@ -175,12 +175,19 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                 verdicts += [json.loads(x) for x in f.read_text().splitlines()]
             labels_all.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                                (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
-        result["calibration"] = {}
-        for check in ("grounding", "relevance", "content", "answerable"):
-            cal = calibrate(verdicts, labels_all, thresholds(cfg.acceptance), sweep=check)
-            write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
-            result["calibration"][check] = cal
+        result["calibration"] = calibrate_checks(cfg, verdicts, labels_all, out)
     return result
+
+
+def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path) -> dict:
+    """A threshold sweep for every configured check with a correctness score (its `calibrate` flag, from the
+    registry), on verdicts that scored every answer without rejecting (the naive system)."""
+    res = {}
+    for check in [c.name for c in checks.enabled(cfg.acceptance) if c.calibrate]:
+        cal = calibrate(verdicts, labels, checks.thresholds(cfg.acceptance), sweep=check)
+        write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
+        res[check] = cal
+    return res
 
 
 SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold", "citation_precision",
@@ -193,6 +200,7 @@ SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold
 
 def summarize(runs: list[dict]) -> dict:
     out = {k: mean_std([float(r[k]) for r in runs]) for k in SUMMARY_KEYS if all(k in r for r in runs)}
-    out["rejected_by_check"] = {c: mean_std([float(r["rejected_by_check"][c]) for r in runs])
-                                for c in CHECKS}
+    names = list(dict.fromkeys(c for r in runs for c in r["rejected_by_check"]))
+    out["rejected_by_check"] = {c: mean_std([float(r["rejected_by_check"].get(c, 0)) for r in runs])
+                                for c in names}
     return out

@@ -20,8 +20,8 @@ from pathlib import Path
 from bidirag.data.bigbench import load_task
 from bidirag.data.squad import articles_for
 from bidirag.data.statements import statement
-from bidirag.models.nli_data import span_type
 from bidirag.text import contains_answer, normalize_answer, token_f1
+from bidirag.training.nli_data import span_type
 
 
 def build_attacks(n_per_type: int = 40, seed: int = 0) -> list[dict]:
@@ -123,7 +123,6 @@ def run_poison(cfg, out: Path, n_per_type: int = 40, seed: int = 0, progress: bo
 
 def rescore(cfg, out: Path) -> dict:
     """Score the docs a finished `run_poison` in `out` wrote (the pollution rules may have changed since)."""
-    from bidirag.models import handlers
     from bidirag.store import CORPUS, Store
 
     labels, store = out / "attacks_labels.jsonl", out / "store"
@@ -131,7 +130,7 @@ def rescore(cfg, out: Path) -> dict:
         raise FileNotFoundError(f"{out} holds no poison run (attacks_labels.jsonl and store/ are written by "
                                 "`bidirag poison --out DIR`)")
     attacks = [json.loads(x) for x in labels.read_text().splitlines()]
-    st = Store(str(store), dim=handlers.embedder(cfg.models.embedder).dim)
+    st = Store(str(store), dim=cfg.models.embedder.dim)
     written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
                if r["origin"] == "writeback"]
     epoch, result = out / "epoch.json", out / "poison.json"   # runs before 2026-12-01 kept the epoch in poison.json

@@ -33,7 +33,7 @@ GATE_THRESHOLD = 0.5
 def premise_sets() -> dict[str, list[tuple[str, str]]]:
     from bidirag.data.squad import articles_for
     from bidirag.data.statements import presupposition
-    from bidirag.models.nli_data import CONTRA, ENTAIL, training_set
+    from bidirag.training.nli_data import CONTRA, ENTAIL, training_set
 
     _, ev = training_set(seed=13)
     natural = [(a.paragraphs[q.paragraph_index], claim)

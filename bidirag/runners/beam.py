@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bidirag.config import BeamConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import apply_stage, finish_on_driver, number
-from bidirag.stages.base import Record, Stage
+from bidirag.runners.common import RunStats, apply_stage, finish_on_driver, number
+from bidirag.stages.base import Record, Stage, is_ok
 
 DEAD = "dead_letter"
 
@@ -50,13 +49,13 @@ def build_beam_pipeline(p, stages: list[Stage], source: str, out_dir: str, min_b
             self.stage.teardown()
 
         def process(self, batch):
-            stats: dict[str, float] = defaultdict(float)
+            stats = RunStats()
             out = apply_stage(self.stage, list(batch), stats)
-            self.seconds.inc(int(stats[self.stage.name] * 1000))
-            self.errors.inc(int(stats.get(f"{self.stage.name}.errors", 0)))
-            ok = [r for r in out if r.get("status", "ok") == "ok"]
+            self.seconds.inc(int(stats.seconds[self.stage.name] * 1000))
+            self.errors.inc(int(stats.errors.get(f"{self.stage.name}.errors", 0)))
+            ok = [r for r in out if is_ok(r)]
             for r in out:
-                if r.get("status", "ok") != "ok":
+                if not is_ok(r):
                     yield beam.pvalue.TaggedOutput(DEAD, r)
             if ok:
                 yield ok
@@ -82,7 +81,7 @@ class BeamRunner:
     def __init__(self, cfg: BeamConfig | None = None, batch_size: int = 32) -> None:
         self.cfg = cfg or BeamConfig()
         self.batch_size = batch_size
-        self.stage_seconds: dict[str, float] = defaultdict(float)
+        self.stats = RunStats()
 
     def _pipeline(self):
         beam = _beam()
@@ -96,6 +95,7 @@ class BeamRunner:
         return beam.Pipeline(runner=FnApiRunner(), options=opts)
 
     def stream(self, pipeline: Pipeline, batches: Iterable[list[Record]]) -> Iterator[list[Record]]:
+        pipeline.check_contract()
         work = Path(tempfile.mkdtemp(prefix="bidirag-beam-"))
         try:
             source = work / "in.jsonl"
@@ -131,11 +131,11 @@ class BeamRunner:
             for c in result.metrics().query()["counters"]:
                 name = c.key.metric.name
                 if name.endswith(".ms"):
-                    self.stage_seconds[name[:-3]] += c.committed / 1000
+                    self.stats.seconds[name[:-3]] += c.committed / 1000
                 elif name.endswith(".errors"):
-                    self.stage_seconds[name] += c.committed
+                    self.stats.errors[name] += c.committed
         except Exception:  # noqa: BLE001 - metrics are informative only
             pass
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
-        return finish_on_driver(pipeline, records, self.stage_seconds)
+        return finish_on_driver(pipeline, records, self.stats)

@@ -10,12 +10,12 @@ halves; a single record that still times out fails with the timeout as reason, a
 from __future__ import annotations
 
 import os
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 from bidirag.config import RayConfig
 from bidirag.pipeline import Pipeline
-from bidirag.runners.common import _fail, apply_stage, finish_on_driver, number
+from bidirag.runners.common import RunStats, apply_stage, finish_on_driver, number, retry_in_halves, setup_stages
 from bidirag.stages.base import Record, Stage
 
 
@@ -46,8 +46,8 @@ def ensure_ray(cfg: RayConfig):
 class _StageActor:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
-        self.stats: dict[str, float] = defaultdict(float)
-        stage.setup()
+        self.stats = RunStats()
+        setup_stages([stage], self.stats)
 
     def process(self, batch: list[Record]) -> list[Record]:
         return apply_stage(self.stage, batch, self.stats)
@@ -55,16 +55,17 @@ class _StageActor:
     def ready(self) -> bool:
         return True
 
-    def stats_(self) -> dict[str, float]:
-        return dict(self.stats)
+    def stats_(self) -> dict:
+        return self.stats.as_dict()
 
 
 class RayRunner:
     def __init__(self, cfg: RayConfig | None = None) -> None:
         self.cfg = cfg or RayConfig()
-        self.stage_seconds: dict[str, float] = defaultdict(float)
+        self.stats = RunStats()
 
     def stream(self, pipeline: Pipeline, batches: Iterable[list[Record]]) -> Iterator[list[Record]]:
+        pipeline.check_contract()
         ray = ensure_ray(self.cfg)
         from ray.exceptions import GetTimeoutError, RayActorError
 
@@ -113,40 +114,32 @@ class RayRunner:
         def drain_one() -> list[Record]:
             """The next batch's output. A batch that times out is retried in halves on restarted actors, down
             to single records, which then fail with the timeout; a batch whose actor died is sent again
-            whole once (it may only have queued behind a hung batch), then in halves."""
+            whole once (it may only have queued behind a hung batch), then in halves; any other error
+            (e.g. a lost object) fails the batch's records and the job goes on."""
             ref, used, raw, k = inflight.popleft()
-            work = [(ref, used, raw, False)]
-            out: list[Record] = []
-            while work:
-                ref, used, raw, resent = work.pop(0)
-                try:
-                    out += ray.get(ref, timeout=timeout)
-                    continue
-                except GetTimeoutError as e:
-                    err, halve = e, True
-                    self.stage_seconds["ray_timeout.errors"] += 1
-                except RayActorError as e:
-                    err, halve = e, resent
-                    self.stage_seconds["ray_actor_died.errors"] += 1
-                except Exception as e:  # noqa: BLE001 - e.g. a lost object: the batch's records fail, job goes on
-                    _fail(raw, "ray", e)
-                    out += raw
-                    continue
-                replace(used)
-                if not halve:
-                    work.insert(0, (*submit(raw, k), raw, True))
-                elif len(raw) > 1:
-                    mid = len(raw) // 2
-                    work[:0] = [(*submit(raw[:mid], k), raw[:mid], False), (*submit(raw[mid:], k), raw[mid:], False)]
-                else:
-                    what = (f"timed out after {timeout:g} s (run.ray.batch_timeout_s)"
-                            if isinstance(err, GetTimeoutError) else f"its actor died twice ({type(err).__name__})")
-                    for r in raw:
-                        if r.get("status", "ok") == "ok":
-                            r["status"], r["failed_check"] = "failed", "ray"
-                            r["reason"] = f"ray batch {what}; the actors were restarted"[:500]
-                    out += raw
-            return out
+            last = {"used": used}
+
+            def run(part: list[Record], first: bool) -> list[Record]:
+                r, last["used"] = (ref, used) if first else submit(part, k)
+                return ray.get(r, timeout=timeout)
+
+            def decide(e: Exception, part: list[Record], resent: bool) -> str:
+                if isinstance(e, GetTimeoutError | RayActorError):
+                    self.stats.errors["ray_timeout.errors" if isinstance(e, GetTimeoutError)
+                                      else "ray_actor_died.errors"] += 1
+                    replace(last["used"])
+                    return "halve" if isinstance(e, GetTimeoutError) else "resend"
+                return "fail"
+
+            def why(e: Exception) -> str:
+                if isinstance(e, GetTimeoutError):
+                    return (f"ray batch timed out after {timeout:g} s (run.ray.batch_timeout_s); the actors "
+                            "were restarted")
+                if isinstance(e, RayActorError):
+                    return f"ray batch: its actor died twice ({type(e).__name__}); the actors were restarted"
+                return f"ray failed: {type(e).__name__}: {e}"
+
+            return retry_in_halves(raw, run, decide, why, "ray")
 
         inflight: deque = deque()
         seq, k = 0, 0
@@ -161,14 +154,13 @@ class RayRunner:
             while inflight:
                 yield drain_one()
         finally:
-            for st, pool in zip(stages, pools, strict=True):
+            for pool in pools:
                 for a in pool:
                     try:
-                        for key, v in ray.get(a.stats_.remote(), timeout=30).items():
-                            self.stage_seconds[key if "." in key else st.name] += v
+                        self.stats.merge(ray.get(a.stats_.remote(), timeout=30))
                     except Exception:  # noqa: BLE001 - stats are best effort on shutdown
                         pass
                     ray.kill(a)
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
-        return finish_on_driver(pipeline, records, self.stage_seconds)
+        return finish_on_driver(pipeline, records, self.stats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bidirag.stages.base import GlobalStage, Record
+from bidirag.stages.base import GlobalStage, Record, Status, is_ok
 from bidirag.text import content_id
 
 
@@ -13,12 +13,13 @@ class NearDuplicateFilter(GlobalStage):
     candidate is >= `max_cosine`. Dropped records get status 'deduplicated' and name the kept one."""
 
     name = "dedup"
+    reads = frozenset({"clean_text", "vector", "query_id"})
 
     def __init__(self, max_cosine: float) -> None:
         self.max_cosine = max_cosine
 
     def process_all(self, records: list[Record]) -> list[Record]:
-        cands = [r for r in records if r.get("status", "ok") == "ok"]
+        cands = [r for r in records if is_ok(r)]
         cands.sort(key=lambda r: r["_seq"])
         kept_ids: dict[str, str] = {}
         kept_vecs: list[np.ndarray] = []
@@ -27,13 +28,13 @@ class NearDuplicateFilter(GlobalStage):
             cid = content_id(r["clean_text"])
             v = np.asarray(r["vector"], dtype=np.float32)
             if cid in kept_ids:
-                r["status"], r["reason"] = "deduplicated", f"same text as the answer to {kept_ids[cid]}"
+                r["status"], r["reason"] = Status.DEDUPLICATED, f"same text as the answer to {kept_ids[cid]}"
                 continue
             if kept_vecs:
                 sims = np.stack(kept_vecs) @ v
                 j = int(sims.argmax())
                 if sims[j] >= self.max_cosine:
-                    r["status"] = "deduplicated"
+                    r["status"] = Status.DEDUPLICATED
                     r["reason"] = f"near-duplicate of the answer to {kept_q[j]} (cosine {sims[j]:.3f})"
                     continue
             kept_ids[cid] = r["query_id"]

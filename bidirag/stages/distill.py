@@ -9,8 +9,9 @@ from bidirag import checks
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
-from bidirag.stages.base import Record, Stage
-from bidirag.stages.rag import clean_answer, grounding_scores
+from bidirag.stages.base import Record, Stage, reject
+from bidirag.stages.rag import clean_answer, load_embedder
+from bidirag.stages.validate import nearest_in, score_batch
 from bidirag.store import UNITS, Store
 from bidirag.text import contains_answer, exact_match, split_sentences, token_f1
 
@@ -34,7 +35,7 @@ class _GeneratorStage(Stage):
     """A stage whose model is the generator (gates and distiller)."""
 
     def __init__(self, cfg: Config) -> None:
-        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        super().__init__(cfg.models.generator.resources)
         self.cfg = cfg
 
     def setup(self) -> None:
@@ -45,6 +46,8 @@ class UtilityGate(_GeneratorStage):
     """Answer without retrieval and with the top-K docs; keep the example if retrieval helps enough."""
 
     name = "utility_gate"
+    reads = frozenset({"text", "answers", "retrieved"})
+    writes = frozenset({"utility", "answer_without", "answer"})
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
@@ -57,15 +60,16 @@ class UtilityGate(_GeneratorStage):
             r["utility"] = {"without": round(s0, 4), "with": round(s1, 4), "gain": round(s1 - s0, 4)}
             r["answer_without"], r["answer"] = answers[i], answers[n + i]
             if not (s1 - s0 > d.min_gain and s1 > d.min_with):
-                r["status"], r["failed_check"] = "rejected", "utility"
-                r["reason"] = (f"retrieval does not help enough (with {s1:.2f}, without {s0:.2f}; need gain > "
-                               f"{d.min_gain} and with > {d.min_with})")
+                reject(r, "utility", f"retrieval does not help enough (with {s1:.2f}, without {s0:.2f}; need "
+                                     f"gain > {d.min_gain} and with > {d.min_with})")
 
 
 class DocumentGate(_GeneratorStage):
     """Score each retrieved doc alone; keep those beating no-retrieval by the margin, else the top ranks."""
 
     name = "document_gate"
+    reads = frozenset({"text", "answers", "retrieved", "utility"})
+    writes = frozenset({"doc_scores", "kept", "doc_gate_fallback"})
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
@@ -91,6 +95,8 @@ class Distill(_GeneratorStage):
     """Two batched prompts: extract evidence sentences, then rewrite them into one compact passage."""
 
     name = "distill"
+    reads = frozenset({"text", "kept"})
+    writes = frozenset({"evidence", "unit"})
 
     def process_active(self, records: list[Record]) -> None:
         cap = self.cfg.models.generator.max_doc_chars
@@ -105,8 +111,7 @@ class Distill(_GeneratorStage):
         for r, ev, u in zip(records, evidence, units, strict=True):
             r["evidence"], r["unit"] = ev.strip(), u.strip()
             if len(r["unit"]) < 20:
-                r["status"], r["failed_check"] = "rejected", "distill"
-                r["reason"] = "the distiller produced no usable passage"
+                reject(r, "distill", "the distiller produced no usable passage")
 
     def _complete(self, convs: list[list[dict]]) -> list[str]:
         gen = self._gen
@@ -121,36 +126,33 @@ class Distill(_GeneratorStage):
 
 
 class UnitCheck(Stage):
-    """The unit must be entailed by its kept docs (grounding) and new w.r.t. existing units (novelty)."""
+    """The unit must be entailed by its kept docs (grounding) and new w.r.t. existing units (novelty): the same
+    check plugins as answers, with the distillation's thresholds and the knowledge_units table for novelty."""
 
     name = "unit_check"
+    reads = frozenset({"text", "unit", "kept"})
+    writes = frozenset({"scores", "clean_text", "vector"})
+    CHECKS = ("grounding", "novelty")
 
     def __init__(self, cfg: Config, units_version: int) -> None:
-        super().__init__(cfg.models.nli.batch_size, cfg.models.nli.resources)
+        super().__init__(cfg.models.nli.resources)
         self.cfg = cfg
         self.units_version = units_version
 
     def setup(self) -> None:
         self._nli = handlers.nli(self.cfg.models.nli)
-        self._emb = handlers.embedder(self.cfg.models.embedder)
+        self._emb = load_embedder(self.cfg)
         self._store = Store.from_config(self.cfg.store, self._emb.dim)
         self._units = self._store.pinned(UNITS, self.units_version)
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
-        grounding = grounding_scores(self._nli, [(split_sentences(r["unit"]), [x["text"] for x in r["kept"]])
-                                                 for r in records])
-        vecs = self._emb.encode([r["unit"] for r in records])
-        nearest = self._store.search(self._units, vecs, 1)
-        for i, r in enumerate(records):
-            g = grounding[i]
-            top = nearest[i][0] if nearest[i] else None
-            nov = checks.novelty(None if top is None else 1.0 - top.distance)
-            r["scores"] = {"grounding": round(g, 4), "novelty": round(nov, 4)}
-            r["clean_text"], r["vector"] = r["unit"], vecs[i].tolist()
-            if g < d.grounding_threshold:
-                r["status"], r["failed_check"] = "rejected", "grounding"
-                r["reason"] = checks.reason("grounding", g, d.grounding_threshold)
-            elif nov < d.novelty_threshold:
-                r["status"], r["failed_check"] = "rejected", "novelty"
-                r["reason"] = f"too similar to an existing knowledge unit (novelty {nov:.2f} < {d.novelty_threshold})"
+        th = {"grounding": d.grounding_threshold, "novelty": d.novelty_threshold}
+        score_batch(records, [r["unit"] for r in records], [[x["text"] for x in r["kept"]] for r in records],
+                    self.CHECKS, th, self.cfg.acceptance, self._nli, self._emb.encode,
+                    nearest_in(self._store, self._units))
+        for r in records:
+            r["clean_text"] = r["unit"]
+            if failed := r["would_fail"]:
+                why = checks.reason(failed, r["scores"][failed], th[failed])
+                reject(r, failed, why.replace("an existing document", "an existing knowledge unit"))

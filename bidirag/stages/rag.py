@@ -1,20 +1,17 @@
-"""Forward and backward path stages of Bidirectional RAG: retrieve, generate, validate."""
+"""Forward path stages of Bidirectional RAG: retrieve and generate (validation is `stages/validate.py`)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-import numpy as np
-
-from bidirag import checks, faults
+from bidirag import faults
 from bidirag.config import Config
-from bidirag.data.statements import presupposition
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import cited_numbers, claim_coverage, claim_gap, premise_window, split_sentences, strip_citations
+from bidirag.text import strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -25,42 +22,30 @@ def clean_answer(answer: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[float]:
-    """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call."""
-    pairs, spans = [], []
-    for sents, docs in items:
-        spans.append((len(pairs), len(sents), len(docs)))
-        pairs += [(d, s) for s in sents for d in docs]
-    probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
-    out = []
-    for start, n_s, n_d in spans:
-        ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
-        out.append(checks.grounding(ent))
-    return out
-
-
-def supporting_windows(claim: str, docs: list[str], sentences: int, max_gap: int,
-                       min_coverage: float) -> list[str]:
-    """Each doc's best-matching sentence(s) for `claim`, keeping those that state it: at least `min_coverage`
-    of the claim's content words (`text.claim_coverage`), sitting together (`text.claim_gap` <= max_gap; -1
-    keeps all). The premise check's NLI reads only these, and no window left means no support (score 0)."""
-    windows = [premise_window(d, claim, sentences) for d in docs]
-    return [w for w in windows if (max_gap < 0 or claim_gap(w, claim) <= max_gap)
-            and claim_coverage(w, claim) >= min_coverage - 1e-9]
-
-
 def critique_text(c: dict) -> str:
     return f'For "{c["query"][:200]}" the answer "{clean_answer(c["answer"])[:200]}" was rejected: {c["reason"]}'
+
+
+def load_embedder(cfg: Config):
+    """The embedder, checked against `models.embedder.dim` (the size tables are created with)."""
+    emb = handlers.embedder(cfg.models.embedder)
+    if emb.dim != cfg.models.embedder.dim:
+        raise ValueError(f"the embedder makes {emb.dim}-d vectors but models.embedder.dim is "
+                         f"{cfg.models.embedder.dim}; set models.embedder.dim: {emb.dim} (and use a store made "
+                         "with that embedder)")
+    return emb
 
 
 class Retrieve(Stage):
     """Top-k from the corpus snapshot pinned at the start of the epoch (batched multi-vector search)."""
 
     name = "retrieve"
+    reads = frozenset({"text"})
+    writes = frozenset({"retrieved", "query_vector"})
 
     def __init__(self, cfg: Config, pinned_version: int, experience_version: int | None = None,
                  critiques: int = 0, units_version: int | None = None) -> None:
-        super().__init__(cfg.models.embedder.batch_size, cfg.models.embedder.resources)
+        super().__init__(cfg.models.embedder.resources)
         self.cfg = cfg
         self.pinned_version = pinned_version
         self.experience_version = experience_version
@@ -70,7 +55,7 @@ class Retrieve(Stage):
         self._store = None
 
     def setup(self) -> None:
-        self._emb = handlers.embedder(self.cfg.models.embedder)
+        self._emb = load_embedder(self.cfg)
         self._store = Store.from_config(self.cfg.store, self._emb.dim)
         self._corpus = self._store.pinned(CORPUS, self.pinned_version)
         self._exp = (self._store.pinned(EXPERIENCE, self.experience_version)
@@ -97,9 +82,11 @@ class Retrieve(Stage):
 
 class Generate(Stage):
     name = "generate"
+    reads = frozenset({"text", "retrieved"})
+    writes = frozenset({"answer", "generator"})
 
     def __init__(self, cfg: Config) -> None:
-        super().__init__(cfg.models.generator.batch_size, cfg.models.generator.resources)
+        super().__init__(cfg.models.generator.resources)
         self.cfg = cfg
         self._gen = None
 
@@ -113,75 +100,6 @@ class Generate(Stage):
         for r, a in zip(records, self._gen.generate(prompts), strict=True):
             r["answer"] = a
             r["generator"] = self._gen.model_id
-
-
-class Validate(Stage):
-    """Grounding (NLI), attribution (citations) and novelty (vs the pinned corpus), all batched."""
-
-    name = "validate"
-
-    def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True) -> None:
-        super().__init__(cfg.models.nli.batch_size, cfg.models.nli.resources)
-        self.cfg = cfg
-        self.pinned_version = pinned_version
-        self.enforce = enforce
-
-    def setup(self) -> None:
-        self._nli = handlers.nli(self.cfg.models.nli)
-        self._emb = handlers.embedder(self.cfg.models.embedder)
-        self._store = Store.from_config(self.cfg.store, self._emb.dim)
-        self._corpus = self._store.pinned(CORPUS, self.pinned_version)
-
-    def process_active(self, records: list[Record]) -> None:
-        faults.point("validate")
-        thresholds = checks.thresholds(self.cfg.acceptance)
-        texts = [clean_answer(r["answer"]) for r in records]
-        sentences = [split_sentences(t) if r["answer"].strip() else [] for r, t in zip(records, texts, strict=True)]
-        premises = [presupposition(r["text"]) for r in records]
-        # answers, and each why-question's premise against the retrieved docs and against the answer that
-        # would be written (a written explanation must state what it explains), in one NLI batch
-        with_premise = [i for i, p in enumerate(premises) if p]
-        acc = self.cfg.acceptance
-        pw = acc.premise_sentences   # a claim is checked against the doc's best-matching sentence(s)
-        scored = grounding_scores(self._nli, [
-            (sents, [d["text"] for d in r["retrieved"]]) for r, sents in zip(records, sentences, strict=True)]
-            + [([premises[i]], supporting_windows(premises[i], [d["text"] for d in records[i]["retrieved"]], pw,
-                                                  acc.premise_max_gap, acc.premise_min_coverage))
-               for i in with_premise]
-            + [([premises[i]], [texts[i]] if texts[i].strip() else []) for i in with_premise])
-        n, k = len(records), len(with_premise)
-        grounding, by_docs, by_answer = scored[:n], scored[n:n + k], scored[n + k:]
-        premise_score = {i: min(d, a) for i, d, a in zip(with_premise, by_docs, by_answer, strict=True)}
-        vecs = self._emb.encode(texts)
-        nearest = self._store.search(self._corpus, vecs, 1)
-        for i, r in enumerate(records):
-            cited = cited_numbers(r["answer"])
-            cited_docs = [r["retrieved"][c - 1] for c in cited if 1 <= c <= len(r["retrieved"])]
-            top = nearest[i][0] if nearest[i] else None
-            qv = np.asarray(r["query_vector"], np.float32)      # set by Retrieve
-            scores = {
-                "query_safety": checks.query_safety(r["text"]),
-                "premise": premise_score.get(i, 1.0),
-                "answerable": checks.answerable(premises[i] or r["text"], [d["text"] for d in r["retrieved"]]),
-                "content": checks.content(r["text"], sentences[i]),
-                "opinion": checks.opinion(texts[i], [d["text"] for d in cited_docs]),
-                "relevance": checks.relevance(qv, vecs[i]),
-                "grounding": grounding[i],
-                "attribution": checks.attribution(cited, len(r["retrieved"])),
-                "novelty": checks.novelty(None if top is None else 1.0 - top.distance),
-            }
-            failed = checks.verdict(scores, thresholds)
-            r["scores"] = {k: round(v, 4) for k, v in scores.items()}
-            r["clean_text"] = texts[i]
-            r["vector"] = vecs[i].tolist()
-            r["cited_doc_ids"] = [d["doc_id"] for d in cited_docs]
-            r["nli"] = self._nli.model_id
-            r["would_fail"] = failed
-            if failed and self.enforce:
-                r["status"], r["failed_check"] = "rejected", failed
-                r["reason"] = checks.reason(failed, scores[failed], thresholds[failed])
-            else:
-                r["verdict"] = "accept"
 
 
 def model_ids(cfg: Config) -> str:

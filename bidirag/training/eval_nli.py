@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from bidirag.models.nli import NLIModel
-from bidirag.models.nli_data import CONTRA, ENTAIL, training_set
-from bidirag.models.train_nli import scores
+from bidirag.training.nli_data import CONTRA, ENTAIL, training_set
+from bidirag.training.train_nli import scores
 
 
 def evaluate(model_dir: Path, out: Path | None = None, seed: int = 13, premise_sentences: int = 0,

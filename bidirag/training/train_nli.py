@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bidirag.models.nli_data import LABELS, Pair, training_set
+from bidirag.training.nli_data import LABELS, Pair, training_set
 
 
 def base_encoder_dir() -> Path:

@@ -1,0 +1,39 @@
+"""Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
+
+Built in, in their default order (`acceptance.checks`): query_safety, premise, answerable, content,
+opinion, relevance, grounding, attribution, novelty — the paper's three last, bidirag's additions in
+front of them, because an NLI model happily "entails" answers that only restate the question, copy an
+off-topic sentence of a document, or obey an injected instruction. Each file's docstring gives its formula.
+The pure scoring functions are re-exported here for direct use.
+"""
+
+# importing a check's module registers it
+from bidirag.checks.answerable import answerable
+from bidirag.checks.attribution import attribution
+from bidirag.checks.base import (
+    Check,
+    CheckContext,
+    enabled,
+    get,
+    reason,
+    register,
+    registered,
+    thresholds,
+    unregister,
+    verdict,
+)
+from bidirag.checks.content import content
+from bidirag.checks.grounding import grounding, grounding_scores
+from bidirag.checks.novelty import novelty
+from bidirag.checks.opinion import EVALUATIVE, opinion
+from bidirag.checks.premise import supporting_windows
+from bidirag.checks.query_safety import query_safety
+from bidirag.checks.relevance import relevance
+
+# the built-in order (the default of `acceptance.checks`)
+CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding", "attribution",
+          "novelty")
+
+__all__ = ["CHECKS", "EVALUATIVE", "Check", "CheckContext", "answerable", "attribution", "content", "enabled",
+           "get", "grounding", "grounding_scores", "novelty", "opinion", "query_safety", "reason", "register",
+           "registered", "relevance", "supporting_windows", "thresholds", "unregister", "verdict"]

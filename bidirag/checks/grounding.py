@@ -1,0 +1,46 @@
+"""grounding (the paper's first check): mean over answer sentences s of max over retrieved docs x of
+P(entail | premise=x, hypothesis=s)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bidirag.checks.base import Check, CheckContext, register
+
+
+def grounding(entail: np.ndarray) -> float:
+    """entail: P(entail) matrix shaped (sentences, docs)."""
+    if entail.size == 0:
+        return 0.0
+    return float(entail.max(axis=1).mean())
+
+
+def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[float]:
+    """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call."""
+    pairs, spans = [], []
+    for sents, docs in items:
+        spans.append((len(pairs), len(sents), len(docs)))
+        pairs += [(d, s) for s in sents for d in docs]
+    probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+    out = []
+    for start, n_s, n_d in spans:
+        ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
+        out.append(grounding(ent))
+    return out
+
+
+@register
+class Grounding(Check):
+    name = "grounding"
+    reason_text = "answer not entailed by the retrieved documents"
+    config_fields = ("grounding_threshold",)
+    critique = True
+
+    def threshold(self, acc) -> float:
+        return acc.grounding_threshold
+
+    def request(self, ctx: CheckContext) -> None:
+        ctx.request_nli(self.name, [(s, d) for s, d in zip(ctx.sentences, ctx.docs, strict=True)])
+
+    def score(self, ctx: CheckContext) -> list[float]:
+        return ctx.nli_scores(self.name)

@@ -1,0 +1,81 @@
+"""The backward path's acceptance layer: run the configured checks (plugins, `bidirag/checks/`) on a batch.
+
+Every check's NLI pairs go into one batched NLI call; vectors and the novelty search are computed once.
+The first failing check, in the configured order, names the rejection; every check's score is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bidirag import checks, faults
+from bidirag.config import Config
+from bidirag.models import handlers
+from bidirag.stages.base import Record, Stage, reject
+from bidirag.stages.rag import clean_answer, load_embedder
+from bidirag.store import CORPUS, Store
+from bidirag.text import cited_numbers, split_sentences
+
+
+def score_batch(records: list[Record], answers: list[str], docs: list[list[str]], names: Sequence[str],
+                thresholds: dict[str, float], acceptance, nli, embed, nearest) -> checks.CheckContext:
+    """Score `records` with the checks `names`; sets `scores`, `would_fail`, `clean_text`, `vector`."""
+    texts = [clean_answer(a) for a in answers]
+    ctx = checks.CheckContext(
+        records=records, queries=[r["text"] for r in records], answers=answers, texts=texts,
+        sentences=[split_sentences(t) if a.strip() else [] for a, t in zip(answers, texts, strict=True)],
+        docs=docs, cited=[cited_numbers(a) for a in answers], acceptance=acceptance, nli=nli, embed=embed,
+        nearest=nearest)
+    plugins = [checks.get(n) for n in names]
+    for c in plugins:
+        c.request(ctx)
+    ctx.run_nli()
+    scores = {c.name: c.score(ctx) for c in plugins}
+    for i, r in enumerate(records):
+        s = {n: float(v[i]) for n, v in scores.items()}
+        r["scores"] = {k: round(v, 4) for k, v in s.items()}
+        r["would_fail"] = checks.verdict(s, thresholds, names)
+        r["clean_text"] = texts[i]
+        r["vector"] = ctx.answer_vectors[i].tolist()
+    return ctx
+
+
+def nearest_in(store: Store, table):
+    def nearest(vecs):
+        hits = store.search(table, vecs, 1)
+        return [1.0 - h[0].distance if h else None for h in hits]
+    return nearest
+
+
+class Validate(Stage):
+    """The configured acceptance checks, batched; `enforce=False` scores without rejecting (naive mode)."""
+
+    name = "validate"
+    reads = frozenset({"text", "answer", "retrieved", "query_vector"})
+    writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli"})
+
+    def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True) -> None:
+        super().__init__(cfg.models.nli.resources)
+        self.cfg = cfg
+        self.pinned_version = pinned_version
+        self.enforce = enforce
+
+    def setup(self) -> None:
+        self._nli = handlers.nli(self.cfg.models.nli)
+        self._emb = load_embedder(self.cfg)
+        self._store = Store.from_config(self.cfg.store, self._emb.dim)
+        self._corpus = self._store.pinned(CORPUS, self.pinned_version)
+
+    def process_active(self, records: list[Record]) -> None:
+        faults.point("validate")
+        acc = self.cfg.acceptance
+        th = checks.thresholds(acc)
+        docs = [[d["text"] for d in r["retrieved"]] for r in records]
+        ctx = score_batch(records, [r["answer"] for r in records], docs, acc.checks, th, acc, self._nli,
+                          self._emb.encode, nearest_in(self._store, self._corpus))
+        for r, cited in zip(records, ctx.cited, strict=True):
+            r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited if 1 <= c <= len(r["retrieved"])]
+            r["nli"] = self._nli.model_id
+            failed = r["would_fail"]
+            if failed and self.enforce:
+                reject(r, failed, checks.reason(failed, r["scores"][failed], th[failed]))

@@ -1,0 +1,1 @@
+"""Training and measuring the NLI model bidirag ships (models/nli); serving code is in bidirag/models."""
