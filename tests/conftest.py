@@ -47,6 +47,15 @@ def corpus_file(tmp_path):
     return p
 
 
+def answers_say(answers: list[str], golds: list[list[str]]) -> int:
+    """How many answers state their gold answer in the text that would be written (the generator's own
+    'According to [n],' prefix and citation markers removed, so the prefix alone counts for nothing)."""
+    from bidirag.stages.rag import clean_answer
+    from bidirag.text import contains_answer
+
+    return sum(contains_answer(clean_answer(a), g) for a, g in zip(answers, golds, strict=True))
+
+
 def epoch_spec(builder):
     """The epoch job with its pipeline built by `builder(cfg, pinned, experience, units)` (to inject faults)."""
     import dataclasses

@@ -14,6 +14,7 @@ from bidirag.epoch import run_epoch
 from bidirag.evaluation.harness import calibrate_checks
 from bidirag.htmlreport import write_epoch_html
 from bidirag.ingest import ingest
+from bidirag.models import handlers
 from bidirag.models.fakes import FakeNLI
 from bidirag.store import CORPUS, EXPERIENCE, Store
 from tests.conftest import ROOT
@@ -58,7 +59,11 @@ def test_a_check_registered_from_a_test_module_works_end_to_end(plugin, tmp_path
     calls = []
     real = FakeNLI.predict
     monkeypatch.setattr(FakeNLI, "predict", lambda self, pairs: calls.append(len(pairs)) or real(self, pairs))
-    rep = run_epoch(cfg, query_log, run_name="plugin", progress=False)
+    handlers.clear()                  # handlers are cached per process: load the counting one
+    try:
+        rep = run_epoch(cfg, query_log, run_name="plugin", progress=False)
+    finally:
+        handlers.clear()
     assert len(calls) == 1            # grounding, premise and the plugin's pairs: one batched NLI call
 
     verdicts = [json.loads(x) for x in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()]

@@ -6,6 +6,8 @@ The same log and config must give identical written doc ids and identical verdic
 import json
 from pathlib import Path
 
+import pytest
+
 from bidirag.config import load_config
 from bidirag.epoch import run_epoch
 from bidirag.ingest import ingest
@@ -17,10 +19,10 @@ TOPICS = ["capital of Poland", "Eiffel Tower completion", "Super Bowl 50 winner"
           "South America basin", "Vistula river", "alternating current"]
 
 
-def _run(tmp_path, corpus_file, log, runner):
-    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml",
-                      overrides=[f"store.uri={tmp_path / runner}", f"run.runs_dir={tmp_path / (runner + '-runs')}",
-                                 f"run.runner={runner}", "run.batch_size=4"])
+def _run(tmp_path, corpus_file, log, runner, fakes=True, extra=()):
+    files = [ROOT / "configs/default.yaml"] + ([ROOT / "configs/test-fakes.yaml"] if fakes else [])
+    cfg = load_config(*files, overrides=[f"store.uri={tmp_path / runner}", f"run.runner={runner}",
+                                         f"run.runs_dir={tmp_path / (runner + '-runs')}", "run.batch_size=4", *extra])
     ingest(cfg, corpus_file, progress=False)
     rep = run_epoch(cfg, log, run_name="c", progress=False)
     rows = Store(cfg.store.uri, dim=384).table(CORPUS).to_arrow().to_pylist()
@@ -46,3 +48,22 @@ def test_local_ray_and_beam_write_the_same_snapshot(tmp_path, corpus_file, ray_c
     assert ray[3]["dead_lettered"] == beam[3]["dead_lettered"] == 1
     for rep in (ray[3], beam[3]):   # stage timings come back from actors / Beam metrics
         assert {"retrieve", "generate", "validate"} <= set(rep["stage_seconds"])
+
+
+@pytest.mark.slow
+def test_local_ray_and_beam_agree_on_the_real_small_models(tmp_path, corpus_file, ray_cluster):
+    """The same comparison with the real embedder, SmolLM2 and the shipped NLI model (greedy decoding is
+    deterministic, so the three runners must write the same docs and reach the same verdicts)."""
+    log = write_log(tmp_path / "q.jsonl", [
+        {"query_id": "r1", "text": "What is the capital of Poland?"},
+        {"query_id": "r2", "text": "Who won Super Bowl 50?"},
+        {"query_id": "r3", "text": "When was the Eiffel Tower completed?"},
+        {"query_id": "r4", "text": "What is Nikola Tesla known for?"},
+        {"query_id": "r5", "text": "Which river does Warsaw stand on?"},
+    ])
+    extra = ("models.generator.max_new_tokens=32", "run.ray.num_cpus=2")
+    runs = [_run(tmp_path, corpus_file, log, r, fakes=False, extra=extra) for r in ("local", "ray", "beam")]
+    local = runs[0]
+    assert local[2]["generated"] == 5 and local[2]["failed"] == 0
+    for other in runs[1:]:
+        assert other[0] == local[0] and other[1] == local[1] and other[2] == local[2]

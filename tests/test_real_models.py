@@ -10,7 +10,7 @@ from bidirag.ingest import ingest
 from bidirag.models.generator import Prompt, TransformersGenerator
 from bidirag.models.prepare import generator_dir, prepare_generator
 from bidirag.store import CORPUS, Store
-from tests.conftest import DOCS, ROOT
+from tests.conftest import DOCS, ROOT, answers_say
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_batched_generation_matches_one_by_one():
         gen._memo.clear()              # decode again for real, batch of one
         alone.append(gen.generate([p])[0])
     assert together == alone
-    assert all(a.startswith("According to [") for a in together)
+    assert answers_say(together, [["Warsaw"], ["1889"], ["Denver Broncos", "Broncos"]]) >= 2, together
 
 
 def test_real_epoch_on_squad_questions(tmp_path, corpus_file, query_log):

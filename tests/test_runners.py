@@ -2,10 +2,11 @@
 
 import os
 import time
-from bidirag.config import RayConfig
-from bidirag.pipeline import Pipeline
+
 import pytest
 
+from bidirag.config import RayConfig
+from bidirag.pipeline import Pipeline
 from bidirag.runners.common import RunStats, apply_stage, number
 from bidirag.runners.local import LocalRunner
 from bidirag.stages.base import AlignmentError, ContractError, Stage, Status

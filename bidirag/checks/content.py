@@ -25,11 +25,8 @@ def content(query: str, sentences: Sequence[str]) -> float:
 class Content(Check):
     name = "content"
     reason_text = "an answer sentence only restates the question"
-    config_fields = ("content_threshold",)
+    threshold_field = "content_threshold"
     critique = True
-
-    def threshold(self, acc) -> float:
-        return acc.content_threshold
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [content(q, s) for q, s in zip(ctx.queries, ctx.sentences, strict=True)]

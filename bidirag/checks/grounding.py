@@ -33,11 +33,8 @@ def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[floa
 class Grounding(Check):
     name = "grounding"
     reason_text = "answer not entailed by the retrieved documents"
-    config_fields = ("grounding_threshold",)
+    threshold_field = "grounding_threshold"
     critique = True
-
-    def threshold(self, acc) -> float:
-        return acc.grounding_threshold
 
     def request(self, ctx: CheckContext) -> None:
         ctx.request_nli(self.name, [(s, d) for s, d in zip(ctx.sentences, ctx.docs, strict=True)])

@@ -14,11 +14,8 @@ def novelty(max_cosine: float | None) -> float:
 class Novelty(Check):
     name = "novelty"
     reason_text = "too similar to an existing document"
-    config_fields = ("novelty_threshold",)
+    threshold_field = "novelty_threshold"
     calibrate = False   # not a correctness score: no gold-precision sweep
-
-    def threshold(self, acc) -> float:
-        return acc.novelty_threshold
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [novelty(c) for c in ctx.nearest_cosine]

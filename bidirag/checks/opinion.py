@@ -28,12 +28,9 @@ def opinion(answer: str, docs: Sequence[str]) -> float:
 class Opinion(Check):
     name = "opinion"
     reason_text = "the answer states a judgement (best, better, worst, ...) no cited document makes"
-    config_fields = ("reject_unstated_opinions",)
+    threshold_field = "reject_unstated_opinions"
     critique = True
     calibrate = False
-
-    def threshold(self, acc) -> float:
-        return 1.0 if acc.reject_unstated_opinions else 0.0
 
     def score(self, ctx: CheckContext) -> list[float]:
         out = []

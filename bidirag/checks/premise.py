@@ -29,11 +29,9 @@ def supporting_windows(claim: str, docs: list[str], sentences: int, max_gap: int
 class Premise(Check):
     name = "premise"
     reason_text = "the question takes for granted a claim the documents do not support (false premise)"
-    config_fields = ("premise_threshold", "premise_sentences", "premise_max_gap", "premise_min_coverage")
+    threshold_field = "premise_threshold"
+    config_fields = ("premise_sentences", "premise_max_gap", "premise_min_coverage")
     calibrate = False   # its own calibration: bidirag.evaluation.premise_cal
-
-    def threshold(self, acc) -> float:
-        return acc.premise_threshold
 
     def request(self, ctx: CheckContext) -> None:
         acc = ctx.acceptance

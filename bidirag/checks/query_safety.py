@@ -26,11 +26,8 @@ def query_safety(query: str) -> float:
 class QuerySafety(Check):
     name = "query_safety"
     reason_text = "the query carries instructions to the system (possible prompt injection)"
-    config_fields = ("reject_instructions",)
+    threshold_field = "reject_instructions"
     calibrate = False
-
-    def threshold(self, acc) -> float:
-        return 1.0 if acc.reject_instructions else 0.0
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [query_safety(q) for q in ctx.queries]

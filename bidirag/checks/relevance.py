@@ -17,11 +17,8 @@ def relevance(query_vec: np.ndarray, answer_vec: np.ndarray) -> float:
 class Relevance(Check):
     name = "relevance"
     reason_text = "the answer is not about the question"
-    config_fields = ("relevance_threshold",)
+    threshold_field = "relevance_threshold"
     critique = True
-
-    def threshold(self, acc) -> float:
-        return acc.relevance_threshold
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [relevance(q, a) for q, a in zip(ctx.query_vectors, ctx.answer_vectors, strict=True)]

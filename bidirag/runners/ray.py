@@ -59,6 +59,61 @@ class _StageActor:
         return self.stats.as_dict()
 
 
+class _Pools:
+    """One actor pool per stage; a batch goes through one actor of each pool, chained by object refs."""
+
+    def __init__(self, ray, stages: list[Stage], cfg: RayConfig) -> None:
+        self.ray, self.stages, self.cfg = ray, stages, cfg
+        self.actor_cls = ray.remote(_StageActor)
+        self.pools = [[self.start(st) for _ in range(st.resources.pool_size)] for st in stages]
+        for st, pool in zip(stages, self.pools, strict=True):
+            self.wait_ready(pool, f"stage {st.name!r}")
+
+    def start(self, st: Stage):
+        return self.actor_cls.options(num_cpus=st.resources.num_cpus, num_gpus=st.resources.num_gpus).remote(st)
+
+    def wait_ready(self, actors: list, what: str) -> None:
+        try:
+            self.ray.get([a.ready.remote() for a in actors], timeout=self.cfg.start_timeout_s)
+        except Exception as e:
+            self.kill_all()
+            raise RuntimeError(f"{what} could not start on Ray ({type(e).__name__}: {e}). Check its model "
+                               "path and resources (num_cpus/num_gpus in the config must fit the cluster).") from e
+
+    def submit(self, batch: list[Record], k: int) -> tuple:
+        """Send a batch through one actor of every pool; returns its ref and the (pool, slot, actor) used."""
+        ref, used = self.ray.put(batch), []
+        for i, pool in enumerate(self.pools):
+            j = k % len(pool)
+            ref = pool[j].process.remote(ref)
+            used.append((i, j, pool[j]))
+        return ref, used
+
+    def replace(self, used: list) -> None:
+        """Kill the actors a batch went through (the only way to stop a call that hangs) and start new ones;
+        batches queued on them fail with RayActorError and are sent again."""
+        fresh = []
+        for i, j, actor in used:
+            if self.pools[i][j] is actor:      # not already replaced for another batch
+                self.ray.kill(actor)
+                self.pools[i][j] = self.start(self.stages[i])
+                fresh.append(self.pools[i][j])
+        self.wait_ready(fresh, "a restarted actor")
+
+    def collect(self, stats: RunStats) -> None:
+        for pool in self.pools:
+            for a in pool:
+                try:
+                    stats.merge(self.ray.get(a.stats_.remote(), timeout=30))
+                except Exception:  # noqa: BLE001 - stats are best effort on shutdown
+                    pass
+
+    def kill_all(self) -> None:
+        for pool in self.pools:
+            for a in pool:
+                self.ray.kill(a)
+
+
 class RayRunner:
     def __init__(self, cfg: RayConfig | None = None) -> None:
         self.cfg = cfg or RayConfig()
@@ -67,100 +122,54 @@ class RayRunner:
     def stream(self, pipeline: Pipeline, batches: Iterable[list[Record]]) -> Iterator[list[Record]]:
         pipeline.check_contract()
         ray = ensure_ray(self.cfg)
-        from ray.exceptions import GetTimeoutError, RayActorError
-
-        actor_cls = ray.remote(_StageActor)
-        stages = pipeline.stages
-        timeout = self.cfg.batch_timeout_s
-
-        def start(st: Stage):
-            return actor_cls.options(num_cpus=st.resources.num_cpus, num_gpus=st.resources.num_gpus).remote(st)
-
-        pools = [[start(st) for _ in range(st.resources.pool_size)] for st in stages]
-
-        def wait_ready(actors: list, what: str) -> None:
-            try:
-                ray.get([a.ready.remote() for a in actors], timeout=self.cfg.start_timeout_s)
-            except Exception as e:
-                for p in pools:
-                    for a in p:
-                        ray.kill(a)
-                raise RuntimeError(f"{what} could not start on Ray ({type(e).__name__}: {e}). Check its model "
-                                   "path and resources (num_cpus/num_gpus in the config must fit the cluster).") from e
-
-        for st, pool in zip(stages, pools, strict=True):
-            wait_ready(pool, f"stage {st.name!r}")
-
-        def submit(batch: list[Record], k: int) -> tuple:
-            """Send a batch through one actor of every pool; returns its ref and the (pool, slot, actor) used."""
-            ref, used = ray.put(batch), []
-            for i, pool in enumerate(pools):
-                j = k % len(pool)
-                ref = pool[j].process.remote(ref)
-                used.append((i, j, pool[j]))
-            return ref, used
-
-        def replace(used: list) -> None:
-            """Kill the actors a batch went through (the only way to stop a call that hangs) and start new ones;
-            batches queued on them fail with RayActorError and are sent again."""
-            fresh = []
-            for i, j, actor in used:
-                if pools[i][j] is actor:      # not already replaced for another batch
-                    ray.kill(actor)
-                    pools[i][j] = start(stages[i])
-                    fresh.append(pools[i][j])
-            wait_ready(fresh, "a restarted actor")
-
-        def drain_one() -> list[Record]:
-            """The next batch's output. A batch that times out is retried in halves on restarted actors, down
-            to single records, which then fail with the timeout; a batch whose actor died is sent again
-            whole once (it may only have queued behind a hung batch), then in halves; any other error
-            (e.g. a lost object) fails the batch's records and the job goes on."""
-            ref, used, raw, k = inflight.popleft()
-            last = {"used": used}
-
-            def run(part: list[Record], first: bool) -> list[Record]:
-                r, last["used"] = (ref, used) if first else submit(part, k)
-                return ray.get(r, timeout=timeout)
-
-            def decide(e: Exception, part: list[Record], resent: bool) -> str:
-                if isinstance(e, GetTimeoutError | RayActorError):
-                    self.stats.errors["ray_timeout.errors" if isinstance(e, GetTimeoutError)
-                                      else "ray_actor_died.errors"] += 1
-                    replace(last["used"])
-                    return "halve" if isinstance(e, GetTimeoutError) else "resend"
-                return "fail"
-
-            def why(e: Exception) -> str:
-                if isinstance(e, GetTimeoutError):
-                    return (f"ray batch timed out after {timeout:g} s (run.ray.batch_timeout_s); the actors "
-                            "were restarted")
-                if isinstance(e, RayActorError):
-                    return f"ray batch: its actor died twice ({type(e).__name__}); the actors were restarted"
-                return f"ray failed: {type(e).__name__}: {e}"
-
-            return retry_in_halves(raw, run, decide, why, "ray")
-
+        pools = _Pools(ray, pipeline.stages, self.cfg)
         inflight: deque = deque()
         seq, k = 0, 0
         try:
             for batch in batches:
                 number(batch, seq)
                 seq += len(batch)
-                inflight.append((*submit(batch, k), batch, k))
+                inflight.append((*pools.submit(batch, k), batch, k))
                 k += 1
                 if len(inflight) >= self.cfg.max_in_flight:
-                    yield drain_one()
+                    yield self._drain_one(ray, pools, inflight.popleft())
             while inflight:
-                yield drain_one()
+                yield self._drain_one(ray, pools, inflight.popleft())
         finally:
-            for pool in pools:
-                for a in pool:
-                    try:
-                        self.stats.merge(ray.get(a.stats_.remote(), timeout=30))
-                    except Exception:  # noqa: BLE001 - stats are best effort on shutdown
-                        pass
-                    ray.kill(a)
+            pools.collect(self.stats)
+            pools.kill_all()
+
+    def _drain_one(self, ray, pools: _Pools, item: tuple) -> list[Record]:
+        """A batch's output. A batch that times out is retried in halves on restarted actors, down to single
+        records, which then fail with the timeout; a batch whose actor died is sent again whole once (it may
+        only have queued behind a hung batch), then in halves; any other error (e.g. a lost object) fails the
+        batch's records and the job goes on."""
+        from ray.exceptions import GetTimeoutError, RayActorError
+
+        ref, used, raw, k = item
+        timeout = self.cfg.batch_timeout_s
+        last = {"used": used}
+
+        def run(part: list[Record], first: bool) -> list[Record]:
+            r, last["used"] = (ref, used) if first else pools.submit(part, k)
+            return ray.get(r, timeout=timeout)
+
+        def decide(e: Exception, part: list[Record], resent: bool) -> str:
+            if isinstance(e, GetTimeoutError | RayActorError):
+                timed_out = isinstance(e, GetTimeoutError)
+                self.stats.errors["ray_timeout.errors" if timed_out else "ray_actor_died.errors"] += 1
+                pools.replace(last["used"])
+                return "halve" if timed_out else "resend"
+            return "fail"
+
+        def why(e: Exception) -> str:
+            if isinstance(e, GetTimeoutError):
+                return f"ray batch timed out after {timeout:g} s (run.ray.batch_timeout_s); the actors were restarted"
+            if isinstance(e, RayActorError):
+                return f"ray batch: its actor died twice ({type(e).__name__}); the actors were restarted"
+            return f"ray failed: {type(e).__name__}: {e}"
+
+        return retry_in_halves(raw, run, decide, why, "ray")
 
     def finish(self, pipeline: Pipeline, records: list[Record]) -> list[Record]:
         return finish_on_driver(pipeline, records, self.stats)

@@ -10,9 +10,9 @@ from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage, reject
-from bidirag.stages.rag import clean_answer, load_embedder
-from bidirag.stages.validate import nearest_in, score_batch
-from bidirag.store import UNITS, Store
+from bidirag.stages.rag import clean_answer
+from bidirag.stages.validate import CheckStage
+from bidirag.store import UNITS
 from bidirag.text import contains_answer, exact_match, split_sentences, token_f1
 
 SCORERS = {
@@ -125,32 +125,21 @@ class Distill(_GeneratorStage):
                 gen.max_new_tokens = old
 
 
-class UnitCheck(Stage):
+class UnitCheck(CheckStage):
     """The unit must be entailed by its kept docs (grounding) and new w.r.t. existing units (novelty): the same
     check plugins as answers, with the distillation's thresholds and the knowledge_units table for novelty."""
 
     name = "unit_check"
     reads = frozenset({"text", "unit", "kept"})
     writes = frozenset({"scores", "clean_text", "vector"})
+    novelty_table = UNITS
     CHECKS = ("grounding", "novelty")
-
-    def __init__(self, cfg: Config, units_version: int) -> None:
-        super().__init__(cfg.models.nli.resources)
-        self.cfg = cfg
-        self.units_version = units_version
-
-    def setup(self) -> None:
-        self._nli = handlers.nli(self.cfg.models.nli)
-        self._emb = load_embedder(self.cfg)
-        self._store = Store.from_config(self.cfg.store, self._emb.dim)
-        self._units = self._store.pinned(UNITS, self.units_version)
 
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
         th = {"grounding": d.grounding_threshold, "novelty": d.novelty_threshold}
-        score_batch(records, [r["unit"] for r in records], [[x["text"] for x in r["kept"]] for r in records],
-                    self.CHECKS, th, self.cfg.acceptance, self._nli, self._emb.encode,
-                    nearest_in(self._store, self._units))
+        self.score(records, [r["unit"] for r in records], [[x["text"] for x in r["kept"]] for r in records],
+                   self.CHECKS, th)
         for r in records:
             r["clean_text"] = r["unit"]
             if failed := r["would_fail"]:

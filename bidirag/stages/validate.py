@@ -47,7 +47,28 @@ def nearest_in(store: Store, table):
     return nearest
 
 
-class Validate(Stage):
+class CheckStage(Stage):
+    """A stage that scores records with check plugins: NLI, embedder, and the pinned table novelty reads."""
+
+    novelty_table = CORPUS
+
+    def __init__(self, cfg: Config, pinned_version: int) -> None:
+        super().__init__(cfg.models.nli.resources)
+        self.cfg = cfg
+        self.pinned_version = pinned_version
+
+    def setup(self) -> None:
+        self._nli = handlers.nli(self.cfg.models.nli)
+        self._emb = load_embedder(self.cfg)
+        self._store = Store.from_config(self.cfg.store, self._emb.dim)
+        self._nearest = nearest_in(self._store, self._store.pinned(self.novelty_table, self.pinned_version))
+
+    def score(self, records: list[Record], texts: list[str], docs: list[list[str]], names, thresholds):
+        return score_batch(records, texts, docs, names, thresholds, self.cfg.acceptance, self._nli,
+                           self._emb.encode, self._nearest)
+
+
+class Validate(CheckStage):
     """The configured acceptance checks, batched; `enforce=False` scores without rejecting (naive mode)."""
 
     name = "validate"
@@ -55,24 +76,15 @@ class Validate(Stage):
     writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli"})
 
     def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True) -> None:
-        super().__init__(cfg.models.nli.resources)
-        self.cfg = cfg
-        self.pinned_version = pinned_version
+        super().__init__(cfg, pinned_version)
         self.enforce = enforce
-
-    def setup(self) -> None:
-        self._nli = handlers.nli(self.cfg.models.nli)
-        self._emb = load_embedder(self.cfg)
-        self._store = Store.from_config(self.cfg.store, self._emb.dim)
-        self._corpus = self._store.pinned(CORPUS, self.pinned_version)
 
     def process_active(self, records: list[Record]) -> None:
         faults.point("validate")
         acc = self.cfg.acceptance
         th = checks.thresholds(acc)
         docs = [[d["text"] for d in r["retrieved"]] for r in records]
-        ctx = score_batch(records, [r["answer"] for r in records], docs, acc.checks, th, acc, self._nli,
-                          self._emb.encode, nearest_in(self._store, self._corpus))
+        ctx = self.score(records, [r["answer"] for r in records], docs, acc.checks, th)
         for r, cited in zip(records, ctx.cited, strict=True):
             r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited if 1 <= c <= len(r["retrieved"])]
             r["nli"] = self._nli.model_id
