@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 VLLM_STAMP := $(VENV)/.vllm
 PREPARED := $(BIDIRAG_CACHE)/.prepared
 
-.PHONY: demo test setup prepare lint clean-runs eval bench vllm
+.PHONY: demo test setup prepare lint clean-runs eval eval-quick calibrate bench vllm
 
 setup: $(STAMP)
 
@@ -54,9 +54,20 @@ demo: prepare
 test: prepare vllm
 	$(PY) -m pytest -q
 
-# Table I on SQuAD rag_eval articles: standard / naive / bidirectional, seeds 42-44 (see README).
+# The reported evaluation: report split of the SQuAD rag_eval articles, 3 seeds x (200 write-back + 100 test
+# queries in three groups), paired intervals vs standard RAG (README "Evaluation"). Resumable: run it again.
+EVAL_SYSTEMS ?= standard,naive,bidirectional
 eval: prepare
-	$(BIDIRAG) eval --out runs/eval --systems standard,naive,bidirectional --seeds 42,43,44 --queries-per-seed 60
+	$(BIDIRAG) eval --out runs/eval --systems $(EVAL_SYSTEMS) --seeds 42,43,44 $(EVAL_ARGS)
+
+# Same code path, one seed, smaller sizes: for iteration, never the reported figure.
+eval-quick: prepare
+	$(BIDIRAG) eval --out runs/eval-quick --systems $(EVAL_SYSTEMS) --seeds 42 --writeback-queries 60 \
+	  --test-queries 30 $(EVAL_ARGS)
+
+# Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json).
+calibrate: prepare
+	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 $(EVAL_ARGS)
 
 # bidirag vs the paper's per-query loop (transformers and vLLM), store sweep 10k-1M, peak memory
 # -> bench/results/<date>.json/.md (~19 min). BENCH_ARGS="--backends transformers --sizes 10000" for less.

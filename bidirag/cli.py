@@ -58,13 +58,22 @@ def _render_html(cfg, rep: dict) -> None:
 
 
 def cmd_eval(args) -> int:
+    from bidirag.evaluation.dataset import EvalError
     from bidirag.evaluation.harness import run_eval
 
-    res = run_eval(_config(args), args.out, systems=args.systems.split(","),
-                   seeds=[int(x) for x in args.seeds.split(",")], n_queries=args.queries_per_seed,
-                   epochs=args.epochs, progress=not args.quiet)
-    print((Path(args.out) / "eval.md").read_text() if not args.json else json.dumps(res["systems"]))
+    try:
+        seeds = [int(x) for x in args.seeds.split(",")]
+    except ValueError:
+        raise EvalError(f"--seeds {args.seeds!r}: give distinct integers separated by commas, e.g. 42,43,44") from None
+    res = run_eval(_config(args), args.out, systems=[s.strip() for s in args.systems.split(",")], seeds=seeds,
+                   n_writeback=args.writeback_queries, n_test=args.test_queries, epochs=args.epochs,
+                   dataset=args.dataset, split=args.split, progress=not args.quiet, log=_log)
+    print((Path(args.out) / "eval.md").read_text() if not args.json else json.dumps(res["systems"], default=str))
     return 0
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def writer_lock(uri, enabled, what):
@@ -265,13 +274,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
     sp.add_argument("--runner", choices=["local", "ray", "beam"], help="override run.runner")
     sp.set_defaults(fn=cmd_run)
-    sp = sub.add_parser("eval", help="compare systems on SQuAD rag_eval articles; writes eval.json/eval.md")
+    sp = sub.add_parser("eval", help="compare systems on a SQuAD-format dataset (default: SQuAD rag_eval "
+                                     "articles); writes eval.json/eval.md; resumable")
     common(sp)
     sp.add_argument("--out", default="runs/eval")
     sp.add_argument("--systems", default="standard,naive,bidirectional")
     sp.add_argument("--seeds", default="42,43,44")
-    sp.add_argument("--queries-per-seed", type=int, default=100)
+    sp.add_argument("--writeback-queries", type=int, default=200, help="write-back stream per seed")
+    sp.add_argument("--test-queries", type=int, default=100, help="test queries per seed (three groups)")
     sp.add_argument("--epochs", type=int, default=1)
+    sp.add_argument("--dataset", default=None, help="a SQuAD v1.1-format JSON file (default: SQuAD-dev rag_eval)")
+    sp.add_argument("--split", default="report", choices=["report", "calibrate"],
+                    help="report: the figures; calibrate: where thresholds and models are chosen (make calibrate)")
     sp.set_defaults(fn=cmd_eval)
     sp = sub.add_parser("distill", help="WriteBack-RAG: distill labeled examples into knowledge units")
     common(sp)
@@ -375,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.config import ConfigError
     from bidirag.data.querylog import QueryLogError
     from bidirag.driver import JobFailed
+    from bidirag.evaluation.dataset import EvalError
     from bidirag.ingest import IngestError
     from bidirag.lock import StoreBusy
     from bidirag.models.nli import LabelOrderError
@@ -384,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError, StoreBusy,
-            FileNotFoundError) as e:
+            FileNotFoundError, EvalError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2
     except JobFailed as e:

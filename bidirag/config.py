@@ -107,6 +107,8 @@ class AcceptanceConfig(_Strict):
     checks: list[str] = Field(list(DEFAULT_CHECKS), min_length=1,
                               description="Acceptance checks to run, in order; the first that fails names the "
                                           "rejection. Names of registered checks (bidirag/checks/).")
+    calibration: str | None = Field(None, description="The calibration results the thresholds below were chosen "
+                                                     "from (recorded in eval provenance; informational).")
     thresholds: dict[str, float] = Field(default_factory=dict,
                                          description="Min score of checks that have no field of their own here "
                                                      "(e.g. a plugin check: {my_check: 0.5}).")

@@ -1,29 +1,124 @@
-"""A tiny end-to-end eval with fakes (real LanceDB, real SQuAD data)."""
+"""The evaluation protocol with fakes (real LanceDB, real SQuAD data): groups, paired statistics, resume,
+calibration/report separation, any SQuAD-format dataset, and the errors for bad input."""
 
 import json
 
+import pytest
+
+from bidirag import cli
+from bidirag.evaluation import dataset as ds
+from bidirag.evaluation.dataset import DatasetError, EvalError, load_squad_file, split_titles
 from bidirag.evaluation.harness import run_eval
+from bidirag.evaluation.protocol import GROUPS, sample
+from tests.conftest import ROOT
+
+QUIET = {"progress": False, "log": lambda *_: None}
 
 
-def test_tiny_eval_writes_tables_and_systems_behave(fake_cfg, tmp_path):
-    res = run_eval(fake_cfg, tmp_path / "eval", systems=["standard", "naive", "bidirectional"], seeds=[42],
-                   n_queries=20, progress=False, log=lambda *_: None)
+def _squad(path, n_articles=3, paras=3, qs=4):
+    data = {"data": [{"title": f"Topic {a}", "paragraphs": [
+        {"context": " ".join(f"Item {a}-{p}-{q} is number {100 * a + 10 * p + q}." for q in range(qs)),
+         "qas": [{"id": f"{a}-{p}-{q}", "question": f"Which number is item {a}-{p}-{q}?",
+                  "answers": [{"text": str(100 * a + 10 * p + q)}]} for q in range(qs)]}
+        for p in range(paras)]} for a in range(n_articles)]}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_groups_are_reasks_same_paragraph_and_unrelated():
+    arts = ds.split(ds.load(None)[0], "report")
+    w, test = sample(arts, 42, 200, 100)
+    assert len(w) == 200 and len(test) == 100 and len({t.qid for t in test}) == 100
+    by = {g: [t for t in test if t.group == g] for g in GROUPS}
+    assert [len(by[g]) for g in GROUPS] == [33, 33, 34]
+    wq = {q.qid for q in w}
+    wp = {(q.title, q.paragraph_index) for q in w}
+    assert all(t.question.qid in wq for t in by["reask"])
+    assert all(t.question.qid not in wq and (t.question.title, t.question.paragraph_index) in wp for t in by["related"])
+    assert all((t.question.title, t.question.paragraph_index) not in wp for t in by["unrelated"])
+    assert sample(arts, 42, 200, 100)[1] == test and sample(arts, 43, 200, 100)[1] != test
+
+
+def test_calibration_and_report_splits_are_disjoint_and_committed():
+    arts, _ = ds.load(None)
+    sp = split_titles([a.title for a in arts])
+    assert not set(sp["calibrate"]) & set(sp["report"]) and len(sp["calibrate"]) + len(sp["report"]) == len(arts)
+    committed = json.loads(ds.EVAL_SPLIT_FILE.read_text())
+    assert committed["calibrate"] == sp["calibrate"] and committed["report"] == sp["report"]
+    qs = {s: {q.qid for a in ds.split(arts, s) for q in a.questions} for s in ("calibrate", "report")}
+    assert qs["calibrate"] and qs["report"] and not qs["calibrate"] & qs["report"]
+
+
+def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_path):
+    res = run_eval(fake_cfg, tmp_path / "eval", ["standard", "naive", "bidirectional"], [42], n_writeback=30,
+                   n_test=15, **QUIET)
     saved = json.loads((tmp_path / "eval/eval.json").read_text())
-    assert set(saved["systems"]) == {"standard", "naive", "bidirectional"}
-    assert "| bidirectional |" in (tmp_path / "eval/eval.md").read_text()
-    std, naive, bidir = (res["runs"][s][0] for s in ("standard", "naive", "bidirectional"))
-    assert std["corpus_growth"] == 0
-    assert naive["corpus_growth"] >= bidir["corpus_growth"]
-    assert naive["acceptance_rate"] == 1.0
-    assert std["test_queries"] == 4 and std["n"] == 4
+    std, naive, bidir = (saved["systems"][s] for s in ("standard", "naive", "bidirectional"))
+    assert std["written"]["mean"] == 0 and naive["acceptance_rate"] == 1.0
+    assert naive["written"]["mean"] >= bidir["written"]["mean"] > 0
+    assert set(bidir["vs_standard"]) == {*GROUPS, "all"} and "vs_standard" not in std
+    assert bidir["vs_standard"]["all"]["f1"]["n"] == 15 and std["groups"]["reask"]["n_per_seed"] == 5
+    assert naive["precision_gold"]["written"] == naive["written"]["mean"]
+    prov = saved["protocol"]
+    assert prov["split"] == "report" and prov["git_commit"] and prov["dataset_digest"] and prov["thresholds"]
+    assert prov["models"]["generator"] and "naive" in prov["seconds_per_phase"]
+    md = (tmp_path / "eval/eval.md").read_text()
+    assert "### reask" in md and "distinguish from 0" in md and "precision, gold rule" in md
+    audit = [json.loads(x) for x in (tmp_path / "eval/audit.jsonl").read_text().splitlines()]
+    assert audit and audit[0]["system"] == "bidirectional" and audit[0]["gold_paragraph"] and audit[0]["doc"]
+    assert res["calibration"]          # naive ran: threshold sweeps, on the split this eval ran on
 
 
-def test_writeback_systems_distil_units_and_report_gains(fake_cfg, tmp_path):
-    cfg = fake_cfg.model_copy(update={"distill": fake_cfg.distill.model_copy(update={"scorer": "contains"})})
-    res = run_eval(cfg, tmp_path / "wb", systems=["standard", "writeback"], seeds=[7], n_queries=20,
-                   progress=False, log=lambda *_: None)
-    wb, std = res["runs"]["writeback"][0], res["runs"]["standard"][0]
-    assert wb["corpus_growth"] == 0                    # units go to their own table, never the corpus
-    assert wb["f1_gain"] == wb["f1"] - std["f1"] and std["f1_gain"] == 0
-    assert 0 < wb["utility_pass_rate"] <= 1 and wb["units_written"] > 0
-    assert "Gains over standard RAG" in (tmp_path / "wb/eval.md").read_text()
+def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
+    run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=6, **QUIET)
+    saved = tmp_path / "e/seed-1/standard.result.json"
+    first = saved.stat().st_mtime_ns
+    lines = []
+    run_eval(fake_cfg, tmp_path / "e", ["standard", "naive"], [1], n_writeback=12, n_test=6, progress=False,
+             log=lines.append)
+    assert saved.stat().st_mtime_ns == first and any("reusing" in x for x in lines)
+    run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)   # another key
+    assert saved.stat().st_mtime_ns != first
+
+
+def test_any_squad_format_dataset(fake_cfg, tmp_path):
+    f = _squad(tmp_path / "mine.json")
+    res = run_eval(fake_cfg, tmp_path / "mine", ["standard", "bidirectional"], [3], n_writeback=8, n_test=6,
+                   dataset=str(f), **QUIET)
+    assert res["protocol"]["dataset"] == f"SQuAD-format file {f}"
+    assert res["protocol"]["seed_corpus_paragraphs"] == 6       # 2 of the 3 articles are the report split
+
+
+@pytest.mark.parametrize("data,msg", [
+    ("not json", "not a UTF-8 JSON file"),
+    ({"data": []}, "top level: needs a non-empty list 'data'"),
+    ({"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [{"id": "1", "question": "q?"}]}]}]},
+     r"data\[0\].paragraphs\[0\].qas\[0\]: needs a non-empty list 'answers'"),
+    ({"data": [{"title": "A", "paragraphs": [{"qas": []}]}]}, r"data\[0\].paragraphs\[0\]: needs a non-empty string"),
+    ({"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [
+        {"id": "1", "question": "q?", "answers": [{"text": "a"}]},
+        {"id": "1", "question": "r?", "answers": [{"text": "b"}]}]}]}]}, "id '1' appears twice"),
+])
+def test_malformed_datasets_are_named(tmp_path, data, msg):
+    f = tmp_path / "bad.json"
+    f.write_text(data if isinstance(data, str) else json.dumps(data))
+    with pytest.raises(DatasetError, match=msg):
+        load_squad_file(f)
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--systems", "standard,magic"], "unknown system"),
+    (["--seeds", "1,1"], "seeds must be distinct"),
+    (["--seeds", "a,b"], "give distinct integers"),
+    (["--dataset", "missing.json"], "no such file"),
+])
+def test_bad_eval_input_exits_2_and_writes_nothing(tmp_path, capsys, args, msg):
+    out = tmp_path / "never"
+    code = cli.main(["eval", "--out", str(out), "--config", str(ROOT / "configs/default.yaml"), "--config",
+                     str(ROOT / "configs/test-fakes.yaml"), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and msg in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_eval_errors_are_eval_errors():
+    assert issubclass(DatasetError, EvalError)

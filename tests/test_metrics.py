@@ -1,4 +1,6 @@
-from bidirag.evaluation.metrics import aggregate, mean_std, pollution, query_metrics
+import pytest
+
+from bidirag.evaluation.metrics import aggregate, mean_std, paired_bootstrap, pollution, query_metrics, wilson
 
 
 def _rec(answer, docs):
@@ -35,8 +37,29 @@ def test_pollution_rule():
     assert pollution([], {})["pollution"] == 0.0
 
 
-def test_mean_std():
-    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": 1.0}
+def test_mean_std_is_the_sample_std():
+    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2 ** 0.5), "n": 2}
+    assert mean_std([1.0, 2.0, 3.0])["std"] == pytest.approx(1.0)     # n - 1 in the denominator
+
+
+def test_paired_bootstrap_known_cases():
+    same = paired_bootstrap([0.5, 0.2, 0.9], [0.5, 0.2, 0.9])
+    assert same["mean_diff"] == 0 and same["low"] == same["high"] == 0 and not same["distinguishable"]
+    shift = paired_bootstrap([1.0] * 50, [0.0] * 50)      # every pair differs by exactly 1
+    assert shift["low"] == shift["high"] == 1.0 and shift["distinguishable"]
+    # half +1, half -1: the mean is 0 and the interval straddles it; with n = 400 it is about +-0.1 wide
+    mixed = paired_bootstrap([1.0, 0.0] * 200, [0.0, 1.0] * 200, resamples=4000, seed=3)
+    assert mixed["mean_diff"] == 0 and -0.13 < mixed["low"] < -0.07 and 0.07 < mixed["high"] < 0.13
+    assert not mixed["distinguishable"]
+    assert paired_bootstrap([1, 0, 1], [0, 0, 0], seed=1) == paired_bootstrap([1, 0, 1], [0, 0, 0], seed=1)
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_bootstrap([1.0], [1.0, 2.0])
+
+
+def test_wilson_interval():
+    lo, hi = wilson(9, 10)
+    assert lo == pytest.approx(0.596, abs=0.002) and hi == pytest.approx(0.982, abs=0.002)
+    assert wilson(0, 0) == (0.0, 1.0)
 
 
 def test_calibration_table_hand_computed():

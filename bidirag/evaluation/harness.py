@@ -1,16 +1,18 @@
 """`bidirag eval`: the same models and queries through each system, per seed, on a copy of one seed store.
 
-Protocol: the `rag_eval` SQuAD articles only (disjoint from NLI training). The seed corpus is their
-paragraphs. Per seed: sample queries, split 80/20 into a write-back stream and held-out test queries;
-run the stream through `epochs` epochs (standard never writes, so its stream is skipped); answer the test
-queries against the resulting snapshot (bidirectional also reads its experience store).
+Protocol (docs in eval.md): the articles of one split (`report` by default; `calibrate` for `make
+calibrate`) of a SQuAD-format dataset; the seed corpus is their paragraphs. Per seed, a write-back stream W
+and test queries T in three groups (`protocol.py`); each system runs W through `epochs` epochs (standard
+never writes), then answers T against its snapshot. Every (seed, system) result is saved as it finishes
+(`seed-S/SYSTEM/result.json`), so an interrupted run continues where it stopped. Summaries: per group, mean
+and sample std over seeds, and paired bootstrap intervals of each system minus standard RAG per query.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,28 +22,44 @@ import pyarrow.parquet as pq
 from bidirag import checks
 from bidirag.config import Config
 from bidirag.data.querylog import batched
-from bidirag.data.squad import articles_for
 from bidirag.distill import run_distill
 from bidirag.epoch import run_epoch
+from bidirag.evaluation import dataset as ds
+from bidirag.evaluation.audit import audit_sample
 from bidirag.evaluation.calibrate import calibrate
 from bidirag.evaluation.calibrate import write as write_calibration
-from bidirag.evaluation.metrics import aggregate, mean_std, pollution, query_metrics
+from bidirag.evaluation.dataset import EvalError
+from bidirag.evaluation.metrics import mean_std, paired_bootstrap, query_metrics
+from bidirag.evaluation.protocol import GROUPS, sample
 from bidirag.evaluation.report import write_reports
 from bidirag.ingest import ingest
 from bidirag.models import handlers
 from bidirag.pipeline import Pipeline
 from bidirag.runners.local import LocalRunner
-from bidirag.stages.rag import Generate, Retrieve
+from bidirag.stages.rag import Generate, Retrieve, model_ids
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
+from bidirag.text import contains_answer
 
-# system -> (write-back mode of its epochs, distil knowledge units from the labeled train split first)
+# system -> (write-back mode of its epochs, distil knowledge units from the labeled write-back stream first)
 SYSTEMS = {"standard": ("none", False), "naive": ("naive", False), "bidirectional": ("bidirectional", False),
            "writeback": ("none", True), "bidirectional+writeback": ("bidirectional", True)}
+PAIRED = ("f1", "answer_coverage", "answer_contains_gold")
+MEANS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold")
 
 
 def _with(cfg: Config, **sections) -> Config:
     upd = {k: getattr(cfg, k).model_copy(update=v) for k, v in sections.items()}
     return cfg.model_copy(update=upd)
+
+
+def check_args(systems: list[str], seeds: list[int]) -> None:
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise EvalError(f"unknown system(s) {unknown}; choose from {', '.join(SYSTEMS)}")
+    if len(set(systems)) != len(systems):
+        raise EvalError(f"a system is listed twice: {systems}")
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise EvalError(f"seeds must be distinct and at least one: {seeds}")
 
 
 def answer_queries(cfg: Config, records: list[dict], use_experience: bool) -> tuple[list[dict], float]:
@@ -55,128 +73,225 @@ def answer_queries(cfg: Config, records: list[dict], use_experience: bool) -> tu
     return out, time.perf_counter() - t
 
 
-def _sample(seed: int, n: int, questions: list) -> tuple[list, list]:
-    qs = list(questions)
-    random.Random(seed).shuffle(qs)
-    qs = qs[:n]
-    cut = int(round(0.8 * len(qs)))
-    return qs[:cut], qs[cut:]
+def git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10, cwd=Path(__file__).resolve().parent).stdout.strip()
+        return res.stdout.strip() + ("+dirty" if dirty else "") if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
-def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int], n_queries: int = 100,
-             epochs: int = 1, progress: bool = True, log=print) -> dict:
+def _seed_store(cfg: Config, out: Path, articles, progress: bool) -> tuple[Path, int]:
+    store, corpus = out / "_seed_store", out / "seed_corpus.parquet"
+    texts = [p for a in articles for p in a.paragraphs]
+    srcs = [f"squad:{a.title}#{i}" for a in articles for i in range(len(a.paragraphs))]
+    if not (store / "done").exists():
+        pq.write_table(pa.table({"text": texts, "source": srcs}), corpus)
+        shutil.rmtree(store, ignore_errors=True)
+        ingest(_with(cfg, store={"uri": str(store)}), corpus, progress=progress)
+        (store / "done").write_text("ok\n")
+    return store, len(texts)
+
+
+def _write_logs(sdir: Path, w, test) -> tuple[Path, Path]:
+    sdir.mkdir(parents=True, exist_ok=True)
+    log, ex = sdir / "writeback.jsonl", sdir / "examples.jsonl"
+    log.write_text("".join(json.dumps({"query_id": q.qid, "text": q.text}) + "\n" for q in w))
+    ex.write_text("".join(json.dumps({"query_id": q.qid, "question": q.text, "answers": list(q.answers)}) + "\n"
+                          for q in w))
+    return log, ex
+
+
+def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path: Path, test, epochs: int,
+               drep: dict | None, progress: bool) -> dict:
+    """One system on one seed: write-back epochs, then the test queries. Returns its result (saved by caller)."""
+    mode, _ = SYSTEMS[system]
+    shutil.rmtree(sdir, ignore_errors=True)
+    shutil.copytree(base_store, sdir / "store")
+    scfg = _with(cfg, store={"uri": str(sdir / "store")}, run={"runs_dir": str(sdir / "runs")},
+                 writeback={"mode": mode})
+    handlers.forget_outputs()   # each system pays for its own generation: latencies comparable
+    reps, t0 = [], time.perf_counter()
+    if mode != "none":
+        reps = [run_epoch(scfg, log_path, run_name="epochs", progress=progress) for _ in range(epochs)]
+    train_s = time.perf_counter() - t0
+    recs = [{"query_id": t.qid, "text": t.question.text} for t in test]
+    answered, test_s = answer_queries(scfg, recs, use_experience=mode == "bidirectional")
+    per_q = []
+    for t, r in zip(test, answered, strict=True):
+        m = query_metrics(r, t.question.answers)
+        per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m})
+    st = Store.from_config(scfg.store, cfg.models.embedder.dim)
+    written = [r for r in st.table(CORPUS).to_arrow().select(["doc_id", "text", "query_id", "origin", "scores"])
+               .to_pylist() if r["origin"] == "writeback"]
+    unit_ids = set(st.table(UNITS).to_arrow().column("doc_id").to_pylist())
+    return {"system": system, "per_query": per_q, "written": written, "epochs": reps,
+            "unit_retrieved": sum(any(d["doc_id"] in unit_ids for d in r.get("retrieved", [])) for r in answered),
+            "units_written": drep["written"] if drep else 0, "distill": drep,
+            "seconds": {"writeback": round(train_s, 1), "answer": round(test_s, 1),
+                        "distill": drep["wall_seconds"] if drep else 0.0}}
+
+
+def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int], n_writeback: int = 200,
+             n_test: int = 100, epochs: int = 1, dataset: str | None = None, split: str = "report",
+             progress: bool = True, log=print) -> dict:
+    check_args(systems, seeds)
+    t_start = time.perf_counter()
+    all_articles, desc = ds.load(dataset)
+    articles = ds.split(all_articles, split)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    unknown = [s for s in systems if s not in SYSTEMS]
-    if unknown:
-        raise ValueError(f"unknown systems {unknown}; choose from {sorted(SYSTEMS)}")
-    arts = articles_for("rag_eval")
-    seed_store = out / "_seed_store"
-    corpus = out / "seed_corpus.parquet"
-    texts = [p for a in arts for p in a.paragraphs]
-    srcs = [f"squad:{a.title}#{i}" for a in arts for i in range(len(a.paragraphs))]
-    pq.write_table(pa.table({"text": texts, "source": srcs}), corpus)
-    if seed_store.exists():
-        shutil.rmtree(seed_store)
-    ingest(_with(cfg, store={"uri": str(seed_store)}), corpus, progress=progress)
-    questions = [q for a in arts for q in a.questions]
-    runs: dict[str, list[dict]] = {s: [] for s in systems}
+    key = {"config": cfg.digest(), "dataset": ds.dataset_digest(all_articles), "split": split,
+           "n_writeback": n_writeback, "n_test": n_test, "epochs": epochs}
+    seed_store, n_paras = _seed_store(cfg, out, articles, progress)
+    results: dict[str, list[dict]] = {s: [] for s in systems}
     for seed in seeds:
-        train, test = _sample(seed, n_queries, questions)
-        labels = {q.qid: list(q.answers) for q in train + test}
-        log_path = out / f"seed-{seed}" / "train.jsonl"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("".join(json.dumps({"query_id": q.qid, "text": q.text}) + "\n" for q in train))
-        examples = out / f"seed-{seed}" / "examples.jsonl"
-        examples.write_text("".join(json.dumps({"query_id": q.qid, "question": q.text, "answers": list(q.answers)})
-                                    + "\n" for q in train))
-        drep_seed, distilled = None, out / f"seed-{seed}" / "_distilled"
-        if any(SYSTEMS[s][1] for s in systems):   # distil once per seed; every writeback system starts from it
-            if distilled.exists():
-                shutil.rmtree(distilled)
-            shutil.copytree(seed_store, distilled / "store")
-            log(f"[eval] seed {seed}: distilling {len(train)} labeled examples into knowledge units")
-            handlers.forget_outputs()
-            drep_seed = run_distill(_with(cfg, store={"uri": str(distilled / "store")},
-                                          run={"runs_dir": str(distilled / "runs")}),
-                                    examples, run_name="distill", progress=progress)
+        w, test = sample(articles, seed, n_writeback, n_test)
+        log_path, examples = _write_logs(out / f"seed-{seed}", w, test)
+        labels = {q.qid: list(q.answers) for q in w}
+        drep = _distill_once(cfg, out / f"seed-{seed}", seed_store, examples, systems, key, progress, log)
         for system in systems:
-            mode, distill = SYSTEMS[system]
-            sdir = out / f"seed-{seed}" / system
-            if sdir.exists():
-                shutil.rmtree(sdir)
-            shutil.copytree(distilled / "store" if distill else seed_store, sdir / "store")
-            scfg = _with(cfg, store={"uri": str(sdir / "store")}, run={"runs_dir": str(sdir / "runs")},
-                         writeback={"mode": mode})
-            log(f"[eval] seed {seed} system {system}: {len(train)} write-back queries x {epochs} epoch(s), "
-                f"{len(test)} test queries")
-            reps, train_s, drep = [], 0.0, None
-            handlers.forget_outputs()   # each system pays for its own generation: latencies comparable
-            if distill:
-                drep = drep_seed
-                train_s += drep["wall_seconds"]
-            if mode != "none":
-                for _ in range(epochs):
-                    rep = run_epoch(scfg, log_path, run_name="epochs", progress=progress)
-                    reps.append(rep)
-                    train_s += rep["wall_seconds"]
-            recs = [{"query_id": q.qid, "text": q.text} for q in test]
-            answered, test_s = answer_queries(scfg, recs, use_experience=mode == "bidirectional")
-            per_q = [query_metrics(r, labels[r["query_id"]]) for r in answered]
-            st = Store.from_config(scfg.store, cfg.models.embedder.dim)
-            written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin"]).to_pylist()
-                       if r["origin"] == "writeback"]
-            unit_ids = set(st.table(UNITS).to_arrow().column("doc_id").to_pylist())
-            with_unit = sum(any(d["doc_id"] in unit_ids for d in r.get("retrieved", [])) for r in answered)
-            generated = sum(r["generated"] for r in reps)
-            accepted = sum(r["accepted"] - r["deduplicated"] for r in reps)
-            res = {
-                "seed": seed, **aggregate(per_q), **pollution(written, labels),
-                "corpus_growth": len(written),
-                "acceptance_rate": (accepted / generated) if generated else 0.0,
-                "rejected_by_check": {c: sum(r["rejected_by_check"].get(c, 0) for r in reps)
-                                      for c in cfg.acceptance.checks},
-                "deduplicated": sum(r["deduplicated"] for r in reps),
-                "train_queries": len(train) * (epochs if mode != "none" else 0),
-                "test_queries": len(test),
-                "writeback_seconds_per_query": train_s / max(1, len(train) * epochs) if reps else 0.0,
-                "answer_seconds_per_query": test_s / max(1, len(test)),
-                "throughput_qps": (len(train) * len(reps) + len(test)) / max(1e-9, train_s + test_s),
-                "units_written": drep["written"] if drep else 0,
-                "unit_retrieved_share": with_unit / max(1, len(answered)),
-                "utility_pass_rate": drep["utility_pass_rate"] if drep else 0.0,
-                "doc_gate_fallback_rate": drep["doc_gate_fallback_rate"] if drep else 0.0,
-                "distill_seconds_per_example": drep["wall_seconds"] / max(1, len(train)) if drep else 0.0,
-            }
-            runs[system].append(res)
-            (sdir / "answers.jsonl").write_text("".join(
-                json.dumps({"query_id": r["query_id"], "question": r["text"], "answer": r.get("answer"),
-                            "gold": labels[r["query_id"]], **m}) + "\n" for r, m in zip(answered, per_q, strict=True)))
-            log(f"[eval]   coverage {res['coverage']:.2f} answer_coverage {res['answer_coverage']:.2f} "
-                f"F1 {res['f1']:.3f} growth {res['corpus_growth']} pollution {res['pollution']:.2f}")
-    if "standard" in runs:   # gains over standard RAG, seed by seed
-        for rs in runs.values():
-            for r, base in zip(rs, runs["standard"], strict=True):
-                for k in ("em", "f1", "answer_coverage", "coverage"):
-                    r[f"{k}_gain"] = r[k] - base[k]
-    summary = {s: summarize(r) for s, r in runs.items()}
-    result = {"protocol": {"dataset": "SQuAD v1.1 dev (bigbench sdist), rag_eval articles",
-                           "seed_corpus_paragraphs": len(texts), "queries_per_seed": n_queries,
-                           "split": "80/20 write-back/test", "epochs": epochs, "seeds": seeds,
-                           "config_hash": cfg.digest(), "top_k": cfg.retrieval.top_k,
-                           "thresholds": cfg.acceptance.model_dump(), "experience_top_m": cfg.experience.top_m,
-                           "distill_top_k": cfg.distill.top_k, "distill_scorer": cfg.distill.scorer},
-              "systems": summary, "runs": runs}
+            results[system].append(_resumable(cfg, system, seed, out, seed_store, log_path, test, epochs, drep,
+                                              key, labels, progress, log))
+    result = summarize_all(results, systems)
+    result["protocol"] = _provenance(cfg, desc, split, n_paras, n_writeback, n_test, epochs, seeds, key,
+                                     time.perf_counter() - t_start, results)
+    result["audit"] = audit_sample(results, articles, out / "audit.jsonl", n=60)
     write_reports(result, out)
-    if "naive" in systems:   # naive scores every answer without rejecting: the data for calibration
-        verdicts, labels_all = [], {}
-        for seed in seeds:
-            for f in (out / f"seed-{seed}" / "naive" / "runs").glob("*/epoch-*/verdicts.jsonl"):
-                verdicts += [json.loads(x) for x in f.read_text().splitlines()]
-            labels_all.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
-                               (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
-        result["calibration"] = calibrate_checks(cfg, verdicts, labels_all, out)
+    if "naive" in systems:
+        result["calibration"] = _calibration(cfg, out, seeds, systems)
     return result
+
+
+def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems, key, progress, log) -> dict | None:
+    """Knowledge units distilled once per seed from the labeled write-back stream; every writeback system starts
+    from them (resumable like the systems)."""
+    if not any(SYSTEMS[s][1] for s in systems):
+        return None
+    dist = seed_dir / "_distilled"
+    done = dist / "report.json"
+    if done.exists() and json.loads(done.read_text()).get("key") == key:
+        return json.loads(done.read_text())["report"]
+    shutil.rmtree(dist, ignore_errors=True)
+    shutil.copytree(seed_store, dist / "store")
+    log(f"[eval] {seed_dir.name}: distilling {sum(1 for _ in examples.open())} labeled examples")
+    handlers.forget_outputs()
+    rep = run_distill(_with(cfg, store={"uri": str(dist / "store")}, run={"runs_dir": str(dist / "runs")}),
+                      examples, run_name="distill", progress=progress)
+    done.write_text(json.dumps({"key": key, "report": rep}) + "\n")
+    return rep
+
+
+def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs, drep, key, labels, progress,
+               log) -> dict:
+    sdir = out / f"seed-{seed}" / system
+    saved = out / f"seed-{seed}" / f"{system}.result.json"
+    if saved.exists():
+        res = json.loads(saved.read_text())
+        if res.get("key") == key:
+            log(f"[eval] seed {seed} {system}: done earlier, reusing {saved.name}")
+            return res
+    base = seed_store if not SYSTEMS[system][1] else out / f"seed-{seed}" / "_distilled" / "store"
+    t = time.perf_counter()
+    log(f"[eval] seed {seed} {system}: {len(labels)} write-back queries x {epochs} epoch(s), {len(test)} test")
+    res = run_system(cfg, system, sdir, base, log_path, test, epochs, drep, progress)
+    for w in res["written"]:
+        w["correct"] = contains_answer(w["text"], labels.get(w["query_id"], []))
+    res.update({"key": key, "seed": seed, "n_writeback": len(labels),
+                "wall_seconds": round(time.perf_counter() - t, 1)})
+    saved.write_text(json.dumps(res, default=str) + "\n")
+    f1 = sum(q["f1"] for q in res["per_query"]) / max(1, len(res["per_query"]))
+    log(f"[eval]   seed {seed} {system}: F1 {f1:.3f}, written {len(res['written'])}, "
+        f"{res['wall_seconds']:.0f} s")
+    return res
+
+
+def _group_means(per_q: list[dict]) -> dict:
+    out = {}
+    for g in (*GROUPS, "all"):
+        rows = [q for q in per_q if g == "all" or q["group"] == g]
+        out[g] = {m: (sum(q[m] for q in rows) / len(rows) if rows else 0.0) for m in MEANS}
+        out[g]["n"] = len(rows)
+    return out
+
+
+def _paired(runs: list[dict], base: list[dict]) -> dict:
+    """Paired per-query differences vs the base system over every seed, per group and metric."""
+    res = {}
+    for g in (*GROUPS, "all"):
+        a, b = {m: [] for m in PAIRED}, {m: [] for m in PAIRED}
+        for r, s in zip(runs, base, strict=True):
+            sb = {q["qid"]: q for q in s["per_query"]}
+            for q in r["per_query"]:
+                if g in ("all", q["group"]) and q["qid"] in sb:
+                    for m in PAIRED:
+                        a[m].append(q[m])
+                        b[m].append(sb[q["qid"]][m])
+        res[g] = {m: paired_bootstrap(a[m], b[m]) for m in PAIRED}
+    return res
+
+
+def summarize_all(results: dict[str, list[dict]], systems: list[str]) -> dict:
+    summary = {}
+    for s in systems:
+        runs = results[s]
+        gm = [_group_means(r["per_query"]) for r in runs]
+        groups = {g: {m: mean_std([x[g][m] for x in gm]) for m in MEANS} for g in (*GROUPS, "all")}
+        for g in groups:
+            groups[g]["n_per_seed"] = gm[0][g]["n"] if gm else 0
+        written = [w for r in runs for w in r["written"]]
+        epochs = [e for r in runs for e in r["epochs"]]
+        generated = sum(e["generated"] for e in epochs)
+        names = list(dict.fromkeys(c for e in epochs for c in e["rejected_by_check"]))
+        summary[s] = {
+            "groups": groups,
+            "written": mean_std([len(r["written"]) for r in runs]),
+            "write_share": mean_std([len(r["written"]) / max(1, r["n_writeback"]) for r in runs]),
+            "precision_gold": {"correct": sum(w["correct"] for w in written), "written": len(written),
+                               "share": sum(w["correct"] for w in written) / len(written) if written else None},
+            "acceptance_rate": (sum(e["accepted"] - e["deduplicated"] for e in epochs) / generated) if generated
+            else None,
+            "rejected_by_check": {c: sum(e["rejected_by_check"].get(c, 0) for e in epochs) / len(runs) for c in names},
+            "units_written": mean_std([r["units_written"] for r in runs]),
+            "unit_retrieved_share": mean_std([r["unit_retrieved"] / max(1, len(r["per_query"])) for r in runs]),
+            "seconds": {k: mean_std([r["seconds"][k] for r in runs]) for k in ("writeback", "answer", "distill")},
+        }
+        if "standard" in results and s != "standard":
+            summary[s]["vs_standard"] = _paired(runs, results["standard"])
+    return {"systems": summary}
+
+
+def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, seeds, key, wall, results) -> dict:
+    g = cfg.models.generator
+    return {"dataset": desc, "dataset_digest": key["dataset"], "split": split,
+            "split_rule": "titles by sha256(title): first third calibrate, rest report (bidirag/data/eval_split.json)",
+            "seed_corpus_paragraphs": n_paras, "writeback_queries_per_seed": n_writeback,
+            "test_queries_per_seed": n_test, "test_groups": list(GROUPS), "epochs": epochs, "seeds": seeds,
+            "config_hash": cfg.digest(), "git_commit": git_commit(), "models": json.loads(model_ids(cfg)),
+            "generator": {"backend": g.backend, "path": g.path, "max_new_tokens": g.max_new_tokens},
+            "thresholds": checks.thresholds(cfg.acceptance), "checks": list(cfg.acceptance.checks),
+            "calibration_file": cfg.acceptance.calibration, "top_k": cfg.retrieval.top_k,
+            "experience_top_m": cfg.experience.top_m, "distill_top_k": cfg.distill.top_k,
+            "wall_seconds": round(wall, 1),
+            "seconds_per_phase": {s: {"writeback": sum(r["seconds"]["writeback"] for r in rs),
+                                      "answer": sum(r["seconds"]["answer"] for r in rs),
+                                      "distill": sum(r["seconds"]["distill"] for r in rs)}
+                                  for s, rs in results.items()},
+            "bootstrap": {"resamples": 2000, "seed": 0, "interval": "95% percentile, pairs resampled"}}
+
+
+def _calibration(cfg: Config, out: Path, seeds: list[int], systems) -> dict:
+    """naive scores every answer without rejecting: the data for threshold sweeps."""
+    verdicts, labels = [], {}
+    for seed in seeds:
+        for f in (out / f"seed-{seed}" / "naive" / "runs").glob("*/epoch-*/verdicts.jsonl"):
+            verdicts += [json.loads(x) for x in f.read_text().splitlines()]
+        labels.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
+                       (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
+    return calibrate_checks(cfg, verdicts, labels, out)
 
 
 def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path) -> dict:
@@ -188,19 +303,3 @@ def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[s
         write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
         res[check] = cal
     return res
-
-
-SUMMARY_KEYS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold", "citation_precision",
-                "citation_recall", "citation_f1", "corpus_growth", "acceptance_rate", "pollution",
-                "writeback_seconds_per_query", "answer_seconds_per_query", "throughput_qps", "deduplicated",
-                "units_written", "unit_retrieved_share", "utility_pass_rate", "doc_gate_fallback_rate",
-                "distill_seconds_per_example",
-                "em_gain", "f1_gain", "answer_coverage_gain", "coverage_gain")
-
-
-def summarize(runs: list[dict]) -> dict:
-    out = {k: mean_std([float(r[k]) for r in runs]) for k in SUMMARY_KEYS if all(k in r for r in runs)}
-    names = list(dict.fromkeys(c for r in runs for c in r["rejected_by_check"]))
-    out["rejected_by_check"] = {c: mean_std([float(r["rejected_by_check"].get(c, 0)) for r in runs])
-                                for c in names}
-    return out

@@ -61,6 +61,37 @@ def pollution(written: list[dict], labels: dict[str, list[str]]) -> dict:
 
 
 def mean_std(values: list[float]) -> dict:
+    """Mean and *sample* standard deviation (n - 1) across seeds."""
     if not values:
-        return {"mean": 0.0, "std": 0.0}
-    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values) if len(values) > 1 else 0.0}
+        return {"mean": 0.0, "std": 0.0, "n": 0}
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], resamples: int = 2000, seed: int = 0,
+                     alpha: float = 0.05) -> dict:
+    """Mean of the paired differences a - b with a percentile bootstrap interval (resampling pairs, fixed
+    seed). `distinguishable` = the interval excludes 0."""
+    import numpy as np
+
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length ({len(a)} vs {len(b)})")
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if len(d) == 0:
+        return {"n": 0, "mean_diff": 0.0, "low": 0.0, "high": 0.0, "distinguishable": False}
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+    low, high = (float(x) for x in np.quantile(means, [alpha / 2, 1 - alpha / 2]))
+    return {"n": int(len(d)), "mean_diff": float(d.mean()), "low": low, "high": high,
+            "distinguishable": bool(low > 0 or high < 0), "resamples": resamples, "seed": seed}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n (n = 0 -> (0, 1))."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / den
+    return max(0.0, mid - half), min(1.0, mid + half)

@@ -1,0 +1,107 @@
+"""Evaluation datasets: any SQuAD v1.1-format file (articles -> paragraphs -> qas with answers), or by default
+the SQuAD-dev `rag_eval` articles; and the fixed calibration / report split of their articles.
+
+A malformed file fails with `DatasetError` naming the file, the JSON path of the first problem and the fix.
+The split is by sha256 of the article title (the first third, in that order, calibrates; the rest reports),
+so it is fixed for a given dataset without a file; for the default dataset it is also committed in
+`bidirag/data/eval_split.json` (a test checks the rule reproduces it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from bidirag.data.squad import Article, Question, articles_for
+
+EVAL_SPLIT_FILE = Path(__file__).resolve().parent.parent / "data" / "eval_split.json"
+
+
+class EvalError(ValueError):
+    """Bad input to an evaluation (the CLI prints it on one line and exits 2; nothing is written)."""
+
+
+class DatasetError(EvalError):
+    pass
+
+
+def _need(cond: bool, path: str, where: str, what: str) -> None:
+    if not cond:
+        raise DatasetError(f"{path}: {where}: {what}. A SQuAD v1.1 file looks like {{\"data\": [{{\"title\": ..., "
+                           "\"paragraphs\": [{\"context\": ..., \"qas\": [{\"id\": ..., \"question\": ..., "
+                           "\"answers\": [{\"text\": ...}]}]}]}]}")
+
+
+def load_squad_file(path: str | Path) -> list[Article]:
+    """Articles of a SQuAD v1.1-format JSON file, validated."""
+    p = str(path)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{p}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{p}: not a UTF-8 JSON file ({e})") from None
+    _need(isinstance(raw, dict) and isinstance(raw.get("data"), list) and raw["data"], p, "top level",
+          "needs a non-empty list 'data'")
+    out, seen_ids, titles = [], set(), set()
+    for ai, art in enumerate(raw["data"]):
+        w = f"data[{ai}]"
+        _need(isinstance(art, dict) and isinstance(art.get("title"), str) and art["title"].strip(), p, w,
+              "needs a non-empty string 'title'")
+        _need(art["title"] not in titles, p, w, f"title {art['title']!r} appears twice")
+        titles.add(art["title"])
+        _need(isinstance(art.get("paragraphs"), list) and art["paragraphs"], p, w, "needs a non-empty 'paragraphs'")
+        paragraphs, questions = [], []
+        for pi, para in enumerate(art["paragraphs"]):
+            wp = f"{w}.paragraphs[{pi}]"
+            _need(isinstance(para, dict) and isinstance(para.get("context"), str) and para["context"].strip(), p,
+                  wp, "needs a non-empty string 'context'")
+            _need(isinstance(para.get("qas"), list), p, wp, "needs a list 'qas'")
+            paragraphs.append(para["context"])
+            for qi, qa in enumerate(para["qas"]):
+                wq = f"{wp}.qas[{qi}]"
+                _need(isinstance(qa, dict) and isinstance(qa.get("question"), str) and qa["question"].strip(), p,
+                      wq, "needs a non-empty string 'question'")
+                qid = str(qa.get("id") or hashlib.sha256(f"{art['title']}|{qa['question']}".encode()).hexdigest()[:24])
+                _need(qid not in seen_ids, p, wq, f"id {qid!r} appears twice")
+                seen_ids.add(qid)
+                answers = qa.get("answers")
+                _need(isinstance(answers, list) and answers and all(
+                    isinstance(a, dict) and isinstance(a.get("text"), str) and a["text"].strip() for a in answers),
+                    p, wq, "needs a non-empty list 'answers' of {\"text\": ...}")
+                golds = tuple(dict.fromkeys(a["text"] for a in answers))
+                questions.append(Question(qid, qa["question"].strip(), golds, art["title"], pi))
+        out.append(Article(art["title"], tuple(paragraphs), tuple(questions)))
+    _need(sum(len(a.questions) for a in out) > 0, p, "data", "holds no questions")
+    return out
+
+
+def dataset_digest(articles: list[Article]) -> str:
+    h = hashlib.sha256()
+    for a in articles:
+        h.update(json.dumps([a.title, list(a.paragraphs), [(q.qid, q.text, list(q.answers)) for q in a.questions]])
+                 .encode())
+    return h.hexdigest()[:16]
+
+
+def split_titles(titles: list[str]) -> dict[str, list[str]]:
+    """Rule: titles sorted by sha256(title); the first third (rounded up) -> calibrate, the rest -> report."""
+    ordered = sorted(titles, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+    k = -(-len(ordered) // 3)
+    return {"calibrate": sorted(ordered[:k]), "report": sorted(ordered[k:])}
+
+
+def load(dataset: str | Path | None) -> tuple[list[Article], str]:
+    """(articles, description) of a SQuAD-format file, or of the default rag_eval articles."""
+    if dataset is None:
+        return articles_for("rag_eval"), "SQuAD v1.1 dev (bigbench sdist), rag_eval articles"
+    return load_squad_file(dataset), f"SQuAD-format file {dataset}"
+
+
+def split(articles: list[Article], role: str) -> list[Article]:
+    """The articles of one role ('calibrate' or 'report')."""
+    if role not in ("calibrate", "report"):
+        raise ValueError(f"unknown split role {role!r}")
+    keep = set(split_titles([a.title for a in articles])[role])
+    return [a for a in articles if a.title in keep]
