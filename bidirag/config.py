@@ -99,7 +99,7 @@ class RetrievalConfig(_Strict):
                                               "the corpus hits into one top-k by cosine distance.")
 
 
-DEFAULT_CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding",
+DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding",
                   "attribution", "novelty")
 
 
@@ -107,6 +107,10 @@ class AcceptanceConfig(_Strict):
     checks: list[str] = Field(list(DEFAULT_CHECKS), min_length=1,
                               description="Acceptance checks to run, in order; the first that fails names the "
                                           "rejection. Names of registered checks (bidirag/checks/).")
+    screen_before_generation: bool = Field(True, description="Run the leading checks that need no answer "
+                                                             "(query_safety, answerable) before generation: the "
+                                                             "records they reject are never generated; verdicts "
+                                                             "are the same either way.")
     calibration: str | None = Field(None, description="The calibration results the thresholds below were chosen "
                                                      "from (recorded in eval provenance; informational).")
     thresholds: dict[str, float] = Field(default_factory=dict,
@@ -140,6 +144,9 @@ class AcceptanceConfig(_Strict):
                                                              "uses.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "
                                                                       "embeddings.")
+    support_threshold: float = Field(0.5, ge=0, le=1, description="support check (when listed in checks): min "
+                                                                  "share of the answer's new content words that "
+                                                                  "one retrieved sentence holds.")
 
     @field_validator("checks")
     @classmethod

@@ -16,7 +16,7 @@ from bidirag.pipeline import Pipeline
 from bidirag.stages.base import Status
 from bidirag.stages.dedup import NearDuplicateFilter
 from bidirag.stages.rag import Generate, Retrieve, model_ids
-from bidirag.stages.validate import Validate
+from bidirag.stages.validate import Screen, Validate
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
 from bidirag.text import content_id
 
@@ -27,9 +27,12 @@ def build(cfg: Config, pinned_version: int, experience_version: int | None = Non
     recorded but every answer passes), none (standard RAG: retrieve + generate only)."""
     mode = cfg.writeback.mode
     critiques = cfg.experience.top_m if mode == "bidirectional" else 0
-    stages = [Retrieve(cfg, pinned_version, experience_version, critiques, units_version), Generate(cfg)]
+    screen = mode == "bidirectional" and cfg.acceptance.screen_before_generation and checks.pre_generation(
+        cfg.acceptance)
+    stages = [Retrieve(cfg, pinned_version, experience_version, critiques, units_version),
+              *([Screen(cfg)] if screen else []), Generate(cfg)]
     if mode != "none":
-        stages.append(Validate(cfg, pinned_version, enforce=mode == "bidirectional"))
+        stages.append(Validate(cfg, pinned_version, enforce=mode == "bidirectional", screened=bool(screen)))
     dedup = [NearDuplicateFilter(cfg.dedup.max_cosine)] if mode == "bidirectional" else []
     return Pipeline(name=f"rag-{mode}", stages=stages, global_stages=dedup)
 

@@ -15,6 +15,7 @@ from bidirag.checks.base import (
     CheckContext,
     enabled,
     get,
+    pre_generation,
     reason,
     register,
     registered,
@@ -29,11 +30,14 @@ from bidirag.checks.opinion import EVALUATIVE, opinion
 from bidirag.checks.premise import supporting_windows
 from bidirag.checks.query_safety import query_safety
 from bidirag.checks.relevance import relevance
+from bidirag.checks.support import support
 
 # the built-in order (the default of `acceptance.checks`)
-CHECKS = ("query_safety", "premise", "answerable", "content", "opinion", "relevance", "grounding", "attribution",
+CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding", "attribution",
           "novelty")
 
-__all__ = ["CHECKS", "EVALUATIVE", "Check", "CheckContext", "answerable", "attribution", "content", "enabled",
-           "get", "grounding", "grounding_scores", "novelty", "opinion", "query_safety", "reason", "register",
-           "registered", "relevance", "supporting_windows", "thresholds", "unregister", "verdict"]
+__all__ = [
+    "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "content", "enabled", "get",
+    "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "reason", "register",
+    "registered", "relevance", "support", "supporting_windows", "thresholds", "unregister", "verdict",
+]

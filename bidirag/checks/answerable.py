@@ -26,6 +26,7 @@ class Answerable(Check):
     name = "answerable"
     reason_text = "the retrieved documents do not speak about what the question asks"
     threshold_field = "answerable_threshold"
+    needs_answer = False
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [answerable(presupposition(q) or q, docs) for q, docs in zip(ctx.queries, ctx.docs, strict=True)]

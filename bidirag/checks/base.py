@@ -33,6 +33,8 @@ class Check:
     default_threshold: ClassVar[float] = 0.5        # used when no config field names the threshold
     critique: ClassVar[bool] = False                # a generator mistake: stored as a critique when it rejects
     calibrate: ClassVar[bool] = True                # a continuous score worth a threshold sweep
+    needs_answer: ClassVar[bool] = True             # False: reads only the query and the retrieved docs, so it
+    #                                                 can run before generation (`pre_generation`)
 
     def threshold(self, acc: AcceptanceConfig) -> float:
         """The min passing score: the `threshold_field` of the config, else `acceptance.thresholds[name]`
@@ -80,6 +82,17 @@ def get(name: str) -> Check:
 def enabled(acc: AcceptanceConfig) -> list[Check]:
     """The configured checks, in the configured order (`acceptance.checks`)."""
     return [get(n) for n in acc.checks]
+
+
+def pre_generation(acc: AcceptanceConfig) -> list[str]:
+    """The leading run of configured checks that need no answer: run before generation, they reject exactly
+    the records they would reject after it (no earlier check in the order could have named the rejection)."""
+    out = []
+    for name in acc.checks:
+        if get(name).needs_answer:
+            break
+        out.append(name)
+    return out
 
 
 def thresholds(acc: AcceptanceConfig) -> dict[str, float]:

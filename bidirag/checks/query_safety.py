@@ -28,6 +28,7 @@ class QuerySafety(Check):
     reason_text = "the query carries instructions to the system (possible prompt injection)"
     threshold_field = "reject_instructions"
     calibrate = False
+    needs_answer = False
 
     def score(self, ctx: CheckContext) -> list[float]:
         return [query_safety(q) for q in ctx.queries]

@@ -68,24 +68,59 @@ class CheckStage(Stage):
                            self._emb.encode, self._nearest)
 
 
+class Screen(Stage):
+    """The checks that need no answer (`checks.pre_generation`), before generation: what they reject is never
+    generated. Their scores travel in `pre_scores` and Validate merges them, so verdicts are identical."""
+
+    name = "screen"
+    reads = frozenset({"text", "retrieved"})
+    writes = frozenset({"pre_scores"})
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def process_active(self, records: list[Record]) -> None:
+        acc = self.cfg.acceptance
+        names, th = checks.pre_generation(acc), checks.thresholds(acc)
+        ctx = checks.CheckContext(records=records, queries=[r["text"] for r in records], answers=[""] * len(records),
+                                  texts=[""] * len(records), sentences=[[] for _ in records],
+                                  docs=[[d["text"] for d in r["retrieved"]] for r in records],
+                                  cited=[[] for _ in records], acceptance=acc)
+        scores = {n: checks.get(n).score(ctx) for n in names}
+        for i, r in enumerate(records):
+            s = {n: float(v[i]) for n, v in scores.items()}
+            r["pre_scores"] = {k: round(v, 4) for k, v in s.items()}
+            if failed := checks.verdict(s, th, names):
+                r["scores"], r["would_fail"] = dict(r["pre_scores"]), failed
+                reject(r, failed, checks.reason(failed, s[failed], th[failed]))
+
+
 class Validate(CheckStage):
-    """The configured acceptance checks, batched; `enforce=False` scores without rejecting (naive mode)."""
+    """The configured acceptance checks, batched; `enforce=False` scores without rejecting (naive mode).
+    Checks a Screen stage already ran are not run again: their scores come from `pre_scores`."""
 
     name = "validate"
     reads = frozenset({"text", "answer", "retrieved", "query_vector"})
     writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli"})
 
-    def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True) -> None:
+    def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True, screened: bool = False) -> None:
         super().__init__(cfg, pinned_version)
         self.enforce = enforce
+        self.screened = screened
 
     def process_active(self, records: list[Record]) -> None:
         faults.point("validate")
         acc = self.cfg.acceptance
         th = checks.thresholds(acc)
+        pre = checks.pre_generation(acc) if self.screened else []
         docs = [[d["text"] for d in r["retrieved"]] for r in records]
-        ctx = self.score(records, [r["answer"] for r in records], docs, acc.checks, th)
+        ctx = self.score(records, [r["answer"] for r in records], docs, [n for n in acc.checks if n not in pre], th)
         for r, cited in zip(records, ctx.cited, strict=True):
+            if pre:
+                merged = {**r.pop("pre_scores"), **r["scores"]}
+                r["scores"] = {n: merged[n] for n in acc.checks}
+                r["would_fail"] = checks.verdict(r["scores"], th, acc.checks)
             r["cited_doc_ids"] = [r["retrieved"][c - 1]["doc_id"] for c in cited if 1 <= c <= len(r["retrieved"])]
             r["nli"] = self._nli.model_id
             failed = r["would_fail"]
