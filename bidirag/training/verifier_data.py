@@ -30,7 +30,8 @@ from bidirag.store import CORPUS, Store
 from bidirag.text import contains_answer
 
 
-def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = True) -> dict:
+def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = True, skip: int = 0) -> dict:
+    """`skip`: leave out the first `skip` questions of the seed's order (a second batch disjoint from the first)."""
     out.mkdir(parents=True, exist_ok=True)
     cfg = load_config("configs/default.yaml", overrides=[
         f"store.uri={out / 'store'}", f"run.runs_dir={out / 'runs'}", "writeback.mode=naive",
@@ -43,7 +44,7 @@ def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = T
     ingest(cfg, corpus, progress=progress)
     qs = [q for a in arts for q in a.questions]
     random.Random(seed).shuffle(qs)
-    qs = qs[:n]
+    qs = qs[skip:skip + n]
     log = out / "questions.jsonl"
     log.write_text("".join(json.dumps({"query_id": q.qid, "text": q.text}) + "\n" for q in qs))
     gold = {q.qid: (list(q.answers), f"squad:{q.title}#{q.paragraph_index}") for q in qs}
@@ -62,7 +63,7 @@ def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = T
                      "gold_paragraph": para, "scores": v["scores"],
                      "correct": contains_answer(v["clean_text"], answers)})
     (out / "answers.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    meta = {"articles": "nli_train", "questions": len(qs), "seed": seed, "answers": len(rows),
+    meta = {"articles": "nli_train", "questions": len(qs), "seed": seed, "skip": skip, "answers": len(rows),
             "correct": sum(r["correct"] for r in rows), "generator": cfg.models.generator.model_dump(),
             "seconds": round(time.perf_counter() - t, 1), "overrides": overrides}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -74,9 +75,10 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--n", type=int, default=600)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--skip", type=int, default=0, help="start after this many questions of the seed's order")
     p.add_argument("--set", action="append", default=[])
     a = p.parse_args()
-    print(json.dumps(build(Path(a.out), a.n, a.seed, a.set), indent=1))
+    print(json.dumps(build(Path(a.out), a.n, a.seed, a.set, skip=a.skip), indent=1))
 
 
 if __name__ == "__main__":
