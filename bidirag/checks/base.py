@@ -129,6 +129,7 @@ class CheckContext:
     cited: list[list[int]]
     acceptance: Any
     nli: Any = None
+    cfg: Any = None                                  # the whole Config (a check may load its own model handler)
     embed: Callable[[list[str]], np.ndarray] | None = None
     nearest: Callable[[np.ndarray], list[float | None]] | None = None
     _requests: dict[str, Items] = field(default_factory=dict)

@@ -89,6 +89,20 @@ class FakeGenerator(_Lifecycle):
         return out
 
 
+class FakeVerifier(_Lifecycle):
+    """P(correct) = share of the answer's words found in the docs."""
+
+    model_id = "fake-verifier"
+
+    def predict(self, items) -> np.ndarray:
+        out = np.zeros(len(items), dtype=np.float32)
+        for i, (_q, a, docs) in enumerate(items):
+            have = set(_WORD.findall(" ".join(docs).lower()))
+            words = _WORD.findall(a.lower())
+            out[i] = sum(w in have for w in words) / len(words) if words else 0.0
+        return out
+
+
 class FakeNLI(_Lifecycle):
     model_id = "fake-nli"
 

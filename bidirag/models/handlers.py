@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bidirag.config import EmbedderConfig, GeneratorConfig, NLIConfig
+from bidirag.config import EmbedderConfig, GeneratorConfig, NLIConfig, VerifierConfig
 from bidirag.models.timing import instrument
 
 _CACHE: dict[str, object] = {}
@@ -71,6 +71,21 @@ def nli(cfg: NLIConfig):
                         premise_sentences=cfg.premise_sentences)
 
     return _cached("nli:" + cfg.model_dump_json(), make)
+
+
+def verifier(cfg: VerifierConfig):
+    def make():
+        if cfg.backend == "fake":
+            from bidirag.models.fakes import FakeVerifier
+
+            return FakeVerifier()
+        from bidirag.models.verifier import AnswerVerifier
+        from bidirag.paths import shipped_verifier_dir
+
+        return AnswerVerifier(cfg.path or shipped_verifier_dir(), device=cfg.device, max_length=cfg.max_length,
+                              batch_size=cfg.batch_size)
+
+    return _cached("verifier:" + cfg.model_dump_json(), make)
 
 
 def forget_outputs() -> None:

@@ -18,14 +18,14 @@ from bidirag.text import cited_numbers, split_sentences
 
 
 def score_batch(records: list[Record], answers: list[str], docs: list[list[str]], names: Sequence[str],
-                thresholds: dict[str, float], acceptance, nli, embed, nearest) -> checks.CheckContext:
+                thresholds: dict[str, float], acceptance, nli, embed, nearest, cfg=None) -> checks.CheckContext:
     """Score `records` with the checks `names`; sets `scores`, `would_fail`, `clean_text`, `vector`."""
     texts = [clean_answer(a) for a in answers]
     ctx = checks.CheckContext(
         records=records, queries=[r["text"] for r in records], answers=answers, texts=texts,
         sentences=[split_sentences(t) if a.strip() else [] for a, t in zip(answers, texts, strict=True)],
         docs=docs, cited=[cited_numbers(a) for a in answers], acceptance=acceptance, nli=nli, embed=embed,
-        nearest=nearest)
+        nearest=nearest, cfg=cfg)
     plugins = [checks.get(n) for n in names]
     for c in plugins:
         c.request(ctx)
@@ -65,7 +65,7 @@ class CheckStage(Stage):
 
     def score(self, records: list[Record], texts: list[str], docs: list[list[str]], names, thresholds):
         return score_batch(records, texts, docs, names, thresholds, self.cfg.acceptance, self._nli,
-                           self._emb.encode, self._nearest)
+                           self._emb.encode, self._nearest, cfg=self.cfg)
 
 
 class Screen(Stage):
