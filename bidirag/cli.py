@@ -190,6 +190,24 @@ def cmd_poison(args) -> int:
     return 0
 
 
+def cmd_adversarial(args) -> int:
+    from bidirag.evaluation.adversarial import run_adversarial
+
+    res = run_adversarial(_config(args), Path(args.out), progress=not args.quiet)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    for name, f in res["by_family"].items():
+        if name.startswith("_"):
+            lo, hi = f["interval95"]
+            print(f"{name[1:]:>8}: {f['planted']} of {f['queries']} queries planted a false claim "
+                  f"({100 * (f['planted_share'] or 0):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f}%), "
+                  f"{f['written']} docs written")
+        else:
+            print(f"{name:<28} {f['split']:<8} written {f['written']:>3}  planted {f['planted']:>3} / {f['queries']}")
+    return 0
+
+
 def cmd_snapshots(args) -> int:
     store = _store(_config(args))
     snaps = store.snapshots()
@@ -261,6 +279,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--rescore", action="store_true", help="score the docs an earlier run in --out wrote again "
                                                            "(no new epoch)")
     sp.set_defaults(fn=cmd_poison)
+    sp = sub.add_parser("adversarial", help="the hand-written adversarial families through one epoch: false "
+                                            "claims planted per family, design vs held out")
+    common(sp)
+    sp.add_argument("--out", default="runs/adversarial")
+    sp.set_defaults(fn=cmd_adversarial)
     sp = sub.add_parser("snapshots", help="list corpus versions, tags and epoch manifests")
     common(sp)
     sp.set_defaults(fn=cmd_snapshots)
