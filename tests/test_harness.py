@@ -66,7 +66,18 @@ def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_pa
     assert "### reask" in md and "distinguish from 0" in md and "precision, gold rule" in md
     audit = [json.loads(x) for x in (tmp_path / "eval/audit.jsonl").read_text().splitlines()]
     assert audit and audit[0]["system"] == "bidirectional" and audit[0]["gold_paragraph"] and audit[0]["doc"]
-    assert res["calibration"]          # naive ran: threshold sweeps, on the split this eval ran on
+    assert "calibration" not in res    # the report split never produces threshold sweeps
+
+
+def test_calibration_runs_on_the_calibrate_split_only(fake_cfg, tmp_path):
+    res = run_eval(fake_cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=6, split="calibrate", **QUIET)
+    assert res["protocol"]["split"] == "calibrate" and "grounding" in res["calibration"]
+    assert (tmp_path / "cal/calibration.md").exists()
+    arts = ds.load(None)[0]
+    reported = {a.title for a in ds.split(arts, "report")}
+    by_id = {q.qid: q.title for a in arts for q in a.questions}
+    used = {json.loads(x)["query_id"] for x in (tmp_path / "cal/seed-5/writeback.jsonl").read_text().splitlines()}
+    assert used and not {by_id[q] for q in used} & reported
 
 
 def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):

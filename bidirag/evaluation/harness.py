@@ -161,7 +161,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
                                      time.perf_counter() - t_start, results)
     result["audit"] = audit_sample(results, articles, out / "audit.jsonl", n=60)
     write_reports(result, out)
-    if "naive" in systems:
+    if "naive" in systems and split == "calibrate":   # thresholds are chosen on the calibrate split only
         result["calibration"] = _calibration(cfg, out, seeds, systems)
     return result
 
@@ -200,7 +200,7 @@ def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs,
     res = run_system(cfg, system, sdir, base, log_path, test, epochs, drep, progress)
     for w in res["written"]:
         w["correct"] = contains_answer(w["text"], labels.get(w["query_id"], []))
-    res.update({"key": key, "seed": seed, "n_writeback": len(labels),
+    res.update({"key": key, "seed": seed, "n_writeback": len(labels), "git_commit": git_commit(),
                 "wall_seconds": round(time.perf_counter() - t, 1)})
     saved.write_text(json.dumps(res, default=str) + "\n")
     f1 = sum(q["f1"] for q in res["per_query"]) / max(1, len(res["per_query"]))
@@ -270,12 +270,15 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
             "split_rule": "titles by sha256(title): first third calibrate, rest report (bidirag/data/eval_split.json)",
             "seed_corpus_paragraphs": n_paras, "writeback_queries_per_seed": n_writeback,
             "test_queries_per_seed": n_test, "test_groups": list(GROUPS), "epochs": epochs, "seeds": seeds,
-            "config_hash": cfg.digest(), "git_commit": git_commit(), "models": json.loads(model_ids(cfg)),
+            "config_hash": cfg.digest(), "git_commit": git_commit(),
+            "results_from_commits": sorted({str(r.get("git_commit")) for rs in results.values() for r in rs}),
+            "models": json.loads(model_ids(cfg)),
             "generator": {"backend": g.backend, "path": g.path, "max_new_tokens": g.max_new_tokens},
             "thresholds": checks.thresholds(cfg.acceptance), "checks": list(cfg.acceptance.checks),
             "calibration_file": cfg.acceptance.calibration, "top_k": cfg.retrieval.top_k,
             "experience_top_m": cfg.experience.top_m, "distill_top_k": cfg.distill.top_k,
-            "wall_seconds": round(wall, 1),
+            "wall_seconds": round(wall, 1), "wall_seconds_note": "this invocation; results reused from an "
+                                                                "interrupted run keep their own wall_seconds",
             "seconds_per_phase": {s: {"writeback": sum(r["seconds"]["writeback"] for r in rs),
                                       "answer": sum(r["seconds"]["answer"] for r in rs),
                                       "distill": sum(r["seconds"]["distill"] for r in rs)}
