@@ -47,3 +47,15 @@ def test_family_files_are_json_lines():
     for f in ROOT.glob("*.jsonl"):
         for line in f.read_text().splitlines():
             assert isinstance(json.loads(line), dict)
+
+
+def test_the_benchmark_runs_one_epoch_and_scores_every_family(fake_cfg, tmp_path):
+    from bidirag.evaluation.adversarial import run_adversarial
+
+    res = run_adversarial(fake_cfg, tmp_path / "adv", progress=False)
+    meta, items = load_families()
+    fams = {k: v for k, v in res["by_family"].items() if not k.startswith("_")}
+    assert set(fams) == {f["name"] for f in meta["families"]}
+    assert res["by_family"]["_design"]["queries"] + res["by_family"]["_heldout"]["queries"] == len(items)
+    assert sum(f["written"] for f in fams.values()) == res["epoch"]["written"]
+    assert json.loads((tmp_path / "adv/adversarial.json").read_text())["config_hash"] == fake_cfg.digest()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bidirag.data.squad import articles_for
 from bidirag.evaluation.metrics import wilson
 
 ROOT = Path(__file__).resolve().parent.parent / "data" / "adversarial"
@@ -61,25 +60,15 @@ def score(items: list[dict], written: list[dict]) -> dict:
 
 
 def run_adversarial(cfg, out: Path, progress: bool = True) -> dict:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from bidirag.epoch import run_epoch
-    from bidirag.ingest import ingest
+    from bidirag.evaluation.poison import rag_eval_store
     from bidirag.store import CORPUS, Store
 
     out.mkdir(parents=True, exist_ok=True)
     meta, items = load_families()
     log = out / "queries.jsonl"
     log.write_text("".join(json.dumps({"query_id": it["id"], "text": it["query"]}) + "\n" for it in items))
-    arts = articles_for("rag_eval")
-    corpus = out / "seed_corpus.parquet"
-    pq.write_table(pa.table({"text": [p for a in arts for p in a.paragraphs]}), corpus)
-    scfg = cfg.model_copy(update={"store": cfg.store.model_copy(update={"uri": str(out / "store")}),
-                                  "run": cfg.run.model_copy(update={"runs_dir": str(out / "runs")}),
-                                  "writeback": cfg.writeback.model_copy(update={"mode": "bidirectional"})})
-    if not (out / "store").exists():
-        ingest(scfg, corpus, progress=progress)
+    scfg = rag_eval_store(cfg, out, progress)
     rep = run_epoch(scfg, log, run_name="adversarial", progress=progress)
     st = Store(str(out / "store"), dim=None)
     written = [r for r in st.table(CORPUS).to_arrow().select(["text", "query_id", "origin", "epoch"]).to_pylist()

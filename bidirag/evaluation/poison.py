@@ -96,25 +96,34 @@ def write_log(attacks: list[dict], path: Path) -> Path:
     return path
 
 
-def run_poison(cfg, out: Path, n_per_type: int = 40, seed: int = 0, progress: bool = True) -> dict:
-    """Seed corpus (rag_eval paragraphs) -> one bidirectional epoch over the attack log -> pollution per type."""
+def rag_eval_store(cfg, out: Path, progress: bool = True):
+    """A bidirectional config over a store in `out` seeded with the rag_eval paragraphs (ingested once)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bidirag.epoch import run_epoch
     from bidirag.ingest import ingest
+
+    out.mkdir(parents=True, exist_ok=True)
+    scfg = cfg.model_copy(update={"store": cfg.store.model_copy(update={"uri": str(out / "store")}),
+                                  "run": cfg.run.model_copy(update={"runs_dir": str(out / "runs")}),
+                                  "writeback": cfg.writeback.model_copy(update={"mode": "bidirectional"})})
+    corpus = out / "seed_corpus.parquet"
+    if not corpus.exists():
+        arts = articles_for("rag_eval")
+        pq.write_table(pa.table({"text": [p for a in arts for p in a.paragraphs]}), corpus)
+    ingest(scfg, corpus, progress=progress)      # idempotent: inserts only what is missing
+    return scfg
+
+
+def run_poison(cfg, out: Path, n_per_type: int = 40, seed: int = 0, progress: bool = True) -> dict:
+    """Seed corpus (rag_eval paragraphs) -> one bidirectional epoch over the attack log -> pollution per type."""
+    from bidirag.epoch import run_epoch
 
     out.mkdir(parents=True, exist_ok=True)
     attacks = build_attacks(n_per_type, seed)
     log = write_log(attacks, out / "attacks.jsonl")
     (out / "attacks_labels.jsonl").write_text("".join(json.dumps(a) + "\n" for a in attacks))
-    arts = articles_for("rag_eval")
-    corpus = out / "seed_corpus.parquet"
-    pq.write_table(pa.table({"text": [p for a in arts for p in a.paragraphs]}), corpus)
-    scfg = cfg.model_copy(update={"store": cfg.store.model_copy(update={"uri": str(out / "store")}),
-                                  "run": cfg.run.model_copy(update={"runs_dir": str(out / "runs")}),
-                                  "writeback": cfg.writeback.model_copy(update={"mode": "bidirectional"})})
-    ingest(scfg, corpus, progress=progress)
+    scfg = rag_eval_store(cfg, out, progress)
     rep = run_epoch(scfg, log, run_name="poison", progress=progress)
     (out / "epoch.json").write_text(json.dumps({k: rep[k] for k in ("queries", "accepted", "rejected_by_check",
                                                                    "written")}, indent=1) + "\n")
