@@ -186,10 +186,10 @@ def _check_failed_share(spec: JobSpec, st: JobState) -> None:
 
 
 def _commit(spec: JobSpec, store: Store, st: JobState) -> None:
-    """One insert-if-absent per target table, each tagged `<kind>-N`; the first is framed by fault points."""
-    writes = spec.writes(st.cfg)
+    """One insert-if-absent per target table, each tagged `<kind>-N`; the first is framed by fault points.
+    (A job that does not write has marked its candidates ANSWERED in `_stream`; row builders take OK ones.)"""
     for i, target in enumerate(spec.targets):
-        rows = target.rows(st) if writes or i > 0 else []
+        rows = target.rows(st)
         if i == 0:
             faults.point("before_commit")
         inserted, version = store.insert_new(target.table, rows)

@@ -26,18 +26,27 @@ def score_batch(records: list[Record], answers: list[str], docs: list[list[str]]
         sentences=[split_sentences(t) if a.strip() else [] for a, t in zip(answers, texts, strict=True)],
         docs=docs, cited=[cited_numbers(a) for a in answers], acceptance=acceptance, nli=nli, embed=embed,
         nearest=nearest, cfg=cfg)
+    for i, (r, (s, failed)) in enumerate(zip(records, run_checks(ctx, names, thresholds), strict=True)):
+        r["scores"] = {k: round(v, 4) for k, v in s.items()}
+        r["would_fail"] = failed
+        r["clean_text"] = texts[i]
+        r["vector"] = ctx.answer_vectors[i].tolist()
+    return ctx
+
+
+def run_checks(ctx: checks.CheckContext, names: Sequence[str],
+               thresholds: dict[str, float]) -> list[tuple[dict[str, float], str | None]]:
+    """Every record's scores by the checks `names` (their NLI pairs in one call) and its first failing check."""
     plugins = [checks.get(n) for n in names]
     for c in plugins:
         c.request(ctx)
     ctx.run_nli()
     scores = {c.name: c.score(ctx) for c in plugins}
-    for i, r in enumerate(records):
+    out = []
+    for i in range(len(ctx)):
         s = {n: float(v[i]) for n, v in scores.items()}
-        r["scores"] = {k: round(v, 4) for k, v in s.items()}
-        r["would_fail"] = checks.verdict(s, thresholds, names)
-        r["clean_text"] = texts[i]
-        r["vector"] = ctx.answer_vectors[i].tolist()
-    return ctx
+        out.append((s, checks.verdict(s, thresholds, names)))
+    return out
 
 
 def nearest_in(store: Store, table):
@@ -87,11 +96,9 @@ class Screen(Stage):
                                   texts=[""] * len(records), sentences=[[] for _ in records],
                                   docs=[[d["text"] for d in r["retrieved"]] for r in records],
                                   cited=[[] for _ in records], acceptance=acc)
-        scores = {n: checks.get(n).score(ctx) for n in names}
-        for i, r in enumerate(records):
-            s = {n: float(v[i]) for n, v in scores.items()}
+        for r, (s, failed) in zip(records, run_checks(ctx, names, th), strict=True):
             r["pre_scores"] = {k: round(v, 4) for k, v in s.items()}
-            if failed := checks.verdict(s, th, names):
+            if failed:
                 r["scores"], r["would_fail"] = dict(r["pre_scores"]), failed
                 reject(r, failed, checks.reason(failed, s[failed], th[failed]))
 
