@@ -64,6 +64,27 @@ def verify_label_order(probs: np.ndarray) -> None:
         )
 
 
+def pair_probs(model, tok, pairs: Sequence[tuple[str, str]], batch_size: int, max_length: int,
+               device: str = "cpu", truncation: str = "longest_first") -> np.ndarray:
+    """Softmax of a sequence-classification cross-encoder over (premise, hypothesis) pairs, in the pairs' order
+    (batched, sorted by length inside so padding stays short). Columns are the model's own label ids."""
+    import torch
+
+    out = None
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = tok([pairs[i][0] for i in idx], [pairs[i][1] for i in idx], padding=True, truncation=truncation,
+                  max_length=max_length, return_tensors="pt")
+        with torch.inference_mode():
+            logits = model(**{k: v.to(device) for k, v in enc.items()}).logits
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        if out is None:
+            out = np.zeros((len(pairs), probs.shape[1]), dtype=np.float32)
+        out[idx] = probs
+    return out if out is not None else np.zeros((0, 3), dtype=np.float32)
+
+
 class NLIModel:
     """Transformers cross-encoder on CPU (or the configured device). Cheap constructor; `setup()` loads."""
 
@@ -107,25 +128,14 @@ class NLIModel:
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Canonical-order probabilities, shape (n, 3), same order as `pairs`. Sorted by length inside."""
-        import torch
-
         if self._model is None:
             raise RuntimeError("NLIModel.setup() must be called before predict()")
-        out = np.zeros((len(pairs), 3), dtype=np.float32)
         if self.premise_sentences:
             from bidirag.text import premise_window
 
             pairs = [(premise_window(p, h, self.premise_sentences), h) for p, h in pairs]
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            enc = self._tok([pairs[i][0] for i in idx], [pairs[i][1] for i in idx], padding=True,
-                            truncation="longest_first", max_length=self.max_length, return_tensors="pt")
-            with torch.inference_mode():
-                logits = self._model(**{k: v.to(self.device) for k, v in enc.items()}).logits
-            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-            out[idx] = probs[:, self._cols]
-        return out
+        probs = pair_probs(self._model, self._tok, pairs, self.batch_size, self.max_length, self.device)
+        return probs[:, self._cols] if len(pairs) else np.zeros((0, 3), dtype=np.float32)
 
     def teardown(self) -> None:
         self._model = None

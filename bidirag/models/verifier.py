@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from bidirag.models.nli import pair_probs
 from bidirag.text import premise_window
+
+
+def p_correct(probs: np.ndarray) -> np.ndarray:
+    """P(correct) from the 3-way head (columns contradiction, entailment, neutral): entail / (entail + contra)."""
+    if len(probs) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return (probs[:, 1] / np.maximum(probs[:, 1] + probs[:, 0], 1e-9)).astype(np.float32)
 
 
 def verifier_input(question: str, answer: str, docs: Sequence[str], sentences: int = 2) -> tuple[str, str]:
@@ -50,20 +58,9 @@ class AnswerVerifier:
 
     def predict(self, items: Sequence[tuple[str, str, Sequence[str]]]) -> np.ndarray:
         """P(correct) for (question, answer, docs) items, in order; batched, sorted by length inside."""
-        import torch
-
         pairs = [verifier_input(q, a, d, self.sentences) for q, a, d in items]
-        out = np.zeros(len(pairs), dtype=np.float32)
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            enc = self._tok([pairs[i][0] for i in idx], [pairs[i][1] for i in idx], padding=True,
-                            truncation="only_first", max_length=self.max_length, return_tensors="pt")
-            with torch.inference_mode():
-                p = torch.softmax(self._model(**{k: v.to(self.device) for k, v in enc.items()}).logits.float(), -1)
-            p = p.cpu().numpy()
-            out[idx] = p[:, 1] / np.maximum(p[:, 1] + p[:, 0], 1e-9)
-        return out
+        return p_correct(pair_probs(self._model, self._tok, pairs, self.batch_size, self.max_length, self.device,
+                                    truncation="only_first"))
 
     def teardown(self) -> None:
         self._model = self._tok = None

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bidirag.models.verifier import verifier_input
+from bidirag.models.nli import pair_probs
+from bidirag.models.verifier import p_correct, verifier_input
 from bidirag.paths import shipped_nli_dir
 
 
@@ -56,16 +57,11 @@ def _encode(tok, rows, max_length):
 
 
 def _scores(model, tok, rows, max_length, bs=32) -> np.ndarray:
-    import torch
-
     model.eval()
-    out = []
-    with torch.inference_mode():
-        for s in range(0, len(rows), bs):
-            p = torch.softmax(model(**_encode(tok, rows[s:s + bs], max_length)).logits.float(), -1).numpy()
-            out.append(p[:, 1] / np.maximum(p[:, 1] + p[:, 0], 1e-9))
+    pairs = [verifier_input(r["question"], r["clean_text"], r["docs"]) for r in rows]
+    out = p_correct(pair_probs(model, tok, pairs, bs, max_length, truncation="only_first"))
     model.train()
-    return np.concatenate(out) if out else np.zeros(0)
+    return out
 
 
 def train(files: list[Path], out_dir: Path, epochs: int = 4, lr: float = 3e-5, batch_size: int = 16,
