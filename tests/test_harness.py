@@ -85,9 +85,13 @@ def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
     saved = tmp_path / "e/seed-1/standard.result.json"
     first = saved.stat().st_mtime_ns
     lines = []
-    run_eval(fake_cfg, tmp_path / "e", ["standard", "naive"], [1], n_writeback=12, n_test=6, progress=False,
-             log=lines.append)
+    res = run_eval(fake_cfg, tmp_path / "e", ["standard", "naive"], [1], n_writeback=12, n_test=6, progress=False,
+                   log=lines.append)
     assert saved.stat().st_mtime_ns == first and any("reusing" in x for x in lines)
+    # a resumed run reports the time its reused results took, not only its own few seconds
+    both = [json.loads((tmp_path / f"e/seed-1/{s}.result.json").read_text())["wall_seconds"]
+            for s in ("standard", "naive")]
+    assert res["protocol"]["results_wall_seconds"] == round(sum(both), 1)
     run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)   # another key
     assert saved.stat().st_mtime_ns != first
 

@@ -279,6 +279,7 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
             "experience_top_m": cfg.experience.top_m, "distill_top_k": cfg.distill.top_k,
             "wall_seconds": round(wall, 1), "wall_seconds_note": "this invocation; results reused from an "
                                                                 "interrupted run keep their own wall_seconds",
+            "results_wall_seconds": round(sum(r["wall_seconds"] for rs in results.values() for r in rs), 1),
             "seconds_per_phase": {s: {"writeback": sum(r["seconds"]["writeback"] for r in rs),
                                       "answer": sum(r["seconds"]["answer"] for r in rs),
                                       "distill": sum(r["seconds"]["distill"] for r in rs)}

@@ -92,7 +92,7 @@ def write_reports(result: dict, out: Path) -> None:
              f"{p['top_k']}; generator {p['generator']['backend']} {p['models']['generator']}; NLI "
              f"{p['models']['nli']}; config {p['config_hash']}; commit {p['git_commit']}; thresholds from "
              f"{p['calibration_file'] or 'configs (no calibration file recorded)'}; "
-             f"wall {p['wall_seconds'] / 60:.1f} min.",
+             f"wall {p['wall_seconds'] / 60:.1f} min (the systems' runs: {p['results_wall_seconds'] / 60:.1f} min).",
              "", "## Answer quality per test group (mean ± sample std over seeds; Δ = paired, 95% bootstrap)"]
     lines += _group_tables(result["systems"]) + _distinguishable(result["systems"])
     lines += _writeback_table(result["systems"]) + _audit(result.get("audit")) + ["", RULES, ""]
