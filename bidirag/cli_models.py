@@ -47,6 +47,19 @@ def cmd_models_train_verifier(args) -> int:
     return 0
 
 
+def cmd_models_train_trust(args) -> int:
+    from bidirag.training.train_trust import train
+
+    files = [Path(x) for x in args.data.split(",") if x]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"trust data not found: {', '.join(missing)}; make it with "
+                                "`python -m bidirag.training.verifier_data --out DIR`")
+    print(json.dumps(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2),
+                     indent=1))
+    return 0
+
+
 def cmd_models_eval_nli(args) -> int:
     from bidirag.training.eval_nli import evaluate
 
@@ -101,6 +114,15 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--lr", type=float, default=3e-5)
     sp.add_argument("--seed", type=int, default=21)
     sp.set_defaults(fn=cmd_models_train_verifier)
+    sp = mp.add_parser("train-trust", help="train the trust check's logistic model on labeled generator answers "
+                                           "(seconds)")
+    sp.add_argument("--data", required=True,
+                    help="comma-separated answers.jsonl[.gz] files (bidirag.training.verifier_data)")
+    sp.add_argument("--out", default="models/trust.json")
+    sp.add_argument("--features", default="align,check,conf",
+                    help="feature kinds: align (lexical), check (other checks' scores), conf (generator)")
+    sp.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the standardised weights")
+    sp.set_defaults(fn=cmd_models_train_trust)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")
     sp.add_argument("--out", default=None, help="metrics.json path (default: <model>/metrics.json)")

@@ -158,6 +158,10 @@ class AcceptanceConfig(_Strict):
                                                                       "embeddings.")
     verifier_threshold: float = Field(0.5, ge=0, le=1, description="verifier check (when listed in checks): min "
                                                                    "P(correct) from the answer verifier.")
+    trust_threshold: float = Field(0.5, ge=0, le=1, description="trust check (when listed in checks): min P(correct) "
+                                                                "from the trust model (chosen on the calibrate "
+                                                                "split by `make calibrate`).")
+    trust_model: str | None = Field(None, description="The trust check's model (JSON); default: models/trust.json.")
     support_threshold: float = Field(0.5, ge=0, le=1, description="support check (when listed in checks): min "
                                                                   "share of the answer's new content words that "
                                                                   "one retrieved sentence holds.")

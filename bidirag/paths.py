@@ -22,6 +22,11 @@ def shipped_verifier_dir() -> Path:
     return repo_root() / "models" / "verifier"
 
 
+def shipped_trust_model() -> Path:
+    """The trust check's logistic model trained by `bidirag models train-trust` and shipped in the repo."""
+    return repo_root() / "models" / "trust.json"
+
+
 def shipped_nli_dir() -> Path:
     """The NLI cross-encoder trained by `bidirag models train-nli` and shipped in the repo."""
     return repo_root() / "models" / "nli"

@@ -97,5 +97,5 @@ SPEC = JobSpec(
     ),
     report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none",
     verdict_fields=("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
-                    "scores", "cited_doc_ids", "warnings", "retrieved"),
+                    "confidence", "scores", "cited_doc_ids", "warnings", "retrieved"),
 )

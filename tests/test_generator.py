@@ -66,7 +66,11 @@ class _FakeLLM:
         from types import SimpleNamespace
 
         self.sent.append(list(texts))
-        return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{t[-1]}] from {t}.")]) for t in texts]
+        lp = lambda v: SimpleNamespace(logprob=v, decoded_token="x")   # noqa: E731
+        return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{t[-1]}] from {t}.", token_ids=[5, 6, 7],
+                                                         logprobs=[{5: lp(-0.5)}, {6: lp(-0.2), 9: lp(-3.0)},
+                                                                   {7: lp(-1.5), 8: lp(-1.0)}])])
+                for t in texts]
 
     def reset_prefix_cache(self):
         self.resets += 1
@@ -84,7 +88,8 @@ def test_vllm_prompts_sharing_docs_are_sent_adjacent_and_answers_come_back_in_or
     texts = ["docB q1", "docA q2", "docB q3", "docA q4"]
     out = g._decode(texts)
     assert g._llm.sent == [["docA q2", "docA q4", "docB q1", "docB q3"]]     # shared prefixes adjacent
-    assert out == [f"{t[-1]}] from {t}." for t in texts]                      # caller's order
+    assert [c.text for c in out] == [f"{t[-1]}] from {t}." for t in texts]    # caller's order
+    assert out[0].logprobs == [-0.5, -0.2, -1.5] and out[0].alts == [None, -3.0, -1.0]
     g.generate([Prompt("a", ["x"])])
     g.forget()                        # a timed run after forget() must not reuse cached prompt prefixes
     assert g._llm.resets == 1
@@ -101,3 +106,35 @@ def test_auto_dtype_is_bf16_only_where_the_cpu_has_bf16_instructions():
     assert resolve_dtype("auto", sapphire, cuda=False) == "bfloat16"
     assert resolve_dtype("auto", amd, cuda=True) == "bfloat16"
     assert resolve_dtype("float16", amd, cuda=False) == "float16"       # explicit values pass through
+
+
+def test_confidence_summarises_content_tokens_after_the_citation():
+    from bidirag.models.generator import Completion, confidence
+
+    c = Completion("2], It was 1889.", tokens=["2", "],", " It", " was", " 1889", "."],
+                   logprobs=[-0.3, -0.01, -0.2, -0.1, -2.5, -0.05], alts=[-1.5, -5.0, -2.0, -3.0, -0.9, None])
+    f = confidence(c)
+    assert f["lp_cite"] == -0.3                               # the cited doc number
+    assert f["lp_min"] == -2.5 and f["lp_sum"] == round(-0.2 - 0.1 - 2.5 - 0.05, 4)   # content: after "],"
+    assert f["lp_mean3low"] == round((-2.5 - 0.2 - 0.1) / 3, 4)
+    assert f["margin_min"] == round(-2.5 - -0.9, 4)          # 1889 was less likely than another token
+    assert confidence(Completion("no logprobs")) is None
+
+
+def test_answers_carry_confidence_through_the_memo():
+    from bidirag.models.generator import Completion
+
+    class Scored(Counting):
+        def _decode(self, texts):
+            self.calls.append(list(texts))
+            return [Completion("1] yes.", ["1", "]", " yes", "."], [-0.1, -0.1, -1.0, -0.1], [None] * 4)
+                    for _ in texts]
+
+    g = Scored("/nonexistent/model")
+    g._tok, g.calls = _Tok(), []
+    first = g.answer([Prompt("a", ["x"])])[0]
+    again = g.answer([Prompt("a", ["x"])])[0]                 # from the memo: same confidence, no decode
+    assert first.text == "According to [1] yes." and first.confidence["lp_min"] == -1.0
+    assert again == first and len(g.calls) == 1
+    g2 = _gen()
+    assert g2.answer([Prompt("a", ["x"])])[0].confidence is None

@@ -31,6 +31,7 @@ from bidirag.checks.premise import supporting_windows
 from bidirag.checks.query_safety import query_safety
 from bidirag.checks.relevance import relevance
 from bidirag.checks.support import support
+from bidirag.checks.trust import alignment
 from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
@@ -40,5 +41,6 @@ CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "releva
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "content", "enabled", "get",
     "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "reason", "register",
-    "registered", "relevance", "support", "supporting_windows", "thresholds", "unregister", "verdict", "Verifier",
+    "registered", "relevance", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
+    "Verifier",
 ]

@@ -35,6 +35,7 @@ class Check:
     calibrate: ClassVar[bool] = True                # a continuous score worth a threshold sweep
     needs_answer: ClassVar[bool] = True             # False: reads only the query and the retrieved docs, so it
     #                                                 can run before generation (`pre_generation`)
+    uses_scores: ClassVar[bool] = False             # True: scored after the others, reading `ctx.scores`
 
     def threshold(self, acc: AcceptanceConfig) -> float:
         """The min passing score: the `threshold_field` of the config, else `acceptance.thresholds[name]`
@@ -43,6 +44,10 @@ class Check:
             value = getattr(acc, self.threshold_field)
             return (1.0 if value else 0.0) if isinstance(value, bool) else float(value)
         return float(acc.thresholds.get(self.name, self.default_threshold))
+
+    def validate(self, cfg: Any) -> None:
+        """Raise ValueError naming the problem and the fix when this configuration cannot run the check (called
+        once when a stage that scores checks starts, before any record)."""
 
     def request(self, ctx: CheckContext) -> None:
         """Ask for NLI work (`ctx.request_nli`) before the batched call; most checks need none."""
@@ -132,6 +137,7 @@ class CheckContext:
     cfg: Any = None                                  # the whole Config (a check may load its own model handler)
     embed: Callable[[list[str]], np.ndarray] | None = None
     nearest: Callable[[np.ndarray], list[float | None]] | None = None
+    scores: dict[str, list[float]] = field(default_factory=dict)   # scores of the checks that ran before
     _requests: dict[str, Items] = field(default_factory=dict)
     _results: dict[str, list[float]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)

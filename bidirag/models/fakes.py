@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bidirag.models.generator import Prompt
+from bidirag.models.generator import Answer, Prompt
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -66,6 +66,17 @@ class FakeGenerator(_Lifecycle):
 
     def forget(self, engine_cache: bool = True) -> None:
         """No memo to drop (the fake is a pure function)."""
+
+    def answer(self, prompts: Sequence[Prompt]) -> list[Answer]:
+        """`generate`'s answers; confidence: log-probability -1 per answer word the docs lack, -0.1 otherwise."""
+        out = []
+        for p, text in zip(prompts, self.generate(prompts), strict=True):
+            have = set(_WORD.findall(" ".join(p.docs).lower()))
+            lps = [-0.1 if w in have else -1.0 for w in _WORD.findall(text.lower())] or [-1.0]
+            low = sorted(lps)[:3]
+            out.append(Answer(text, {"lp_cite": -0.1, "lp_min": min(lps), "lp_mean3low": sum(low) / len(low),
+                                     "lp_sum": sum(lps), "margin_min": 2.0 + min(lps)}))
+        return out
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
         out = []

@@ -50,6 +50,45 @@ def finish_answer(text: str) -> str:
     return text
 
 
+@dataclass
+class Completion:
+    """A decoded continuation with, when the backend reports them, each generated token's log-probability and the
+    log-probability of the best other token at that step (None when the backend gives no alternatives)."""
+    text: str
+    tokens: list[str] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    alts: list[float | None] = field(default_factory=list)
+
+
+CONFIDENCE_FEATURES = ("lp_cite", "lp_min", "lp_mean3low", "lp_sum", "margin_min")
+
+
+def confidence(c: Completion) -> dict[str, float] | None:
+    """The generator's own confidence in an answer, from its token log-probabilities (None without them).
+
+    The answer is primed with "According to [", so the first generated token is the cited doc number
+    (`lp_cite`); the content starts after the first token holding "]". Over the content tokens: the lowest
+    log-probability (`lp_min`), the mean of the three lowest (`lp_mean3low`), their sum (`lp_sum`, lower for
+    long or uncertain answers) and the smallest margin to the best other token (`margin_min`; -20 stands for
+    "no alternative reported")."""
+    if not c.logprobs:
+        return None
+    start = next((i + 1 for i, t in enumerate(c.tokens) if "]" in t), 0)
+    lps = c.logprobs[start:] or c.logprobs
+    alts = (c.alts[start:] if start < len(c.logprobs) else c.alts) or [None]
+    margins = [lp - (a if a is not None else -20.0) for lp, a in zip(lps, alts, strict=False)] or [0.0]
+    low = sorted(lps)[:3]
+    return {"lp_cite": round(float(c.logprobs[0]), 4), "lp_min": round(float(min(lps)), 4),
+            "lp_mean3low": round(float(sum(low) / len(low)), 4), "lp_sum": round(float(sum(lps)), 4),
+            "margin_min": round(float(min(margins)), 4)}
+
+
+@dataclass
+class Answer:
+    text: str
+    confidence: dict[str, float] | None = None
+
+
 def _check_path(path: str) -> None:
     if not Path(path).exists() and "/" not in path:
         raise FileNotFoundError(
@@ -72,7 +111,7 @@ class ChatGenerator:
         self.max_doc_chars = max_doc_chars
         self.backend = backend
         self._tok = None
-        self._memo: dict[str, str] = {}
+        self._memo: dict[str, Answer] = {}
 
     @property
     def model_id(self) -> str:
@@ -98,7 +137,8 @@ class ChatGenerator:
     def _load(self) -> None:
         raise NotImplementedError
 
-    def _decode(self, texts: list[str]) -> list[str]:
+    def _decode(self, texts: list[str]) -> list[Completion | str]:
+        """One continuation per text, in order (a plain str when the backend reports no log-probabilities)."""
         raise NotImplementedError
 
     def render(self, p: Prompt) -> str:
@@ -109,9 +149,14 @@ class ChatGenerator:
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
         """Cited RAG answers, one per prompt, in order."""
+        return [a.text for a in self.answer(prompts)]
+
+    def answer(self, prompts: Sequence[Prompt]) -> list[Answer]:
+        """Cited RAG answers with the generator's confidence (`confidence()`; None when the backend reports no
+        log-probabilities), one per prompt, in order."""
         if self._tok is None:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before generate()")
-        return self._complete([self.render(p) for p in prompts], self.answer_prefix)
+        return self._answers([self.render(p) for p in prompts], self.answer_prefix)
 
     def complete(self, conversations: Sequence[list[dict]], prefix: str = "") -> list[str]:
         """Free-form chat completions (used by the distiller), batched and memoised like `generate`."""
@@ -119,15 +164,16 @@ class ChatGenerator:
             raise RuntimeError(f"{type(self).__name__}.setup() must be called before complete()")
         texts = [self._tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) + prefix
                  for c in conversations]
-        return self._complete(texts, prefix)
+        return [a.text for a in self._answers(texts, prefix)]
 
-    def _complete(self, texts: list[str], prefix: str) -> list[str]:
+    def _answers(self, texts: list[str], prefix: str) -> list[Answer]:
         greedy = self.temperature <= 0
-        out = [self._memo.get(t, "") if greedy else "" for t in texts]
+        out = [self._memo.get(t, Answer("")) if greedy else Answer("") for t in texts]
         todo = [i for i, t in enumerate(texts) if not (greedy and t in self._memo)]
         uniq = list(dict.fromkeys(texts[i] for i in todo))
         for t, cont in zip(uniq, self._decode(uniq) if uniq else [], strict=True):
-            ans = finish_answer(prefix + cont)
+            c = cont if isinstance(cont, Completion) else Completion(cont)
+            ans = Answer(finish_answer(prefix + c.text), confidence(c))
             if greedy and len(self._memo) < 200_000:
                 self._memo[t] = ans
             for i in todo:
@@ -155,22 +201,32 @@ class TransformersGenerator(ChatGenerator):
         self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32).to(self.device)
         self._model.eval()
 
-    def _decode(self, texts: list[str]) -> list[str]:
+    def _decode(self, texts: list[str]) -> list[Completion]:
         import torch
 
-        out = [""] * len(texts)
+        out: list[Completion] = [Completion("")] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         torch.manual_seed(self.seed)
         kw = {"do_sample": False} if self.temperature <= 0 else {"do_sample": True, "temperature": self.temperature}
+        stop = {self._tok.eos_token_id, self._tok.pad_token_id}
         for s in range(0, len(order), self.batch_size):
             idx = order[s:s + self.batch_size]
             enc = self._tok([texts[i] for i in idx], return_tensors="pt", padding=True).to(self.device)
             with torch.inference_mode():
-                gen = self._model.generate(**enc, max_new_tokens=self.max_new_tokens,
-                                           pad_token_id=self._tok.pad_token_id, **kw)
-            new = gen[:, enc["input_ids"].shape[1]:]
-            for i, seq in zip(idx, self._tok.batch_decode(new, skip_special_tokens=True), strict=True):
-                out[i] = seq
+                gen = self._model.generate(**enc, max_new_tokens=self.max_new_tokens, output_scores=True,
+                                           return_dict_in_generate=True, pad_token_id=self._tok.pad_token_id, **kw)
+                # (steps, batch, vocab) -> log-probabilities of the chosen and of the best other token
+                logp = torch.stack(gen.scores).float().log_softmax(-1)
+                top2 = logp.topk(2, dim=-1)
+            new = gen.sequences[:, enc["input_ids"].shape[1]:]
+            for b, i in enumerate(idx):
+                ids = new[b].tolist()
+                n = next((k for k, t in enumerate(ids) if t in stop), len(ids))
+                lps = [float(logp[k, b, ids[k]]) for k in range(n)]
+                alts = [float(top2.values[k, b, 1] if top2.indices[k, b, 0] == ids[k] else top2.values[k, b, 0])
+                        for k in range(n)]
+                out[i] = Completion(self._tok.decode(ids[:n], skip_special_tokens=True),
+                                    [self._tok.decode([t]) for t in ids[:n]], lps, alts)
         return out
 
     def teardown(self) -> None:
@@ -228,12 +284,20 @@ class VLLMGenerator(ChatGenerator):
         the shared part once; results are returned in the caller's order."""
         from vllm import SamplingParams
 
-        params = SamplingParams(temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed)
+        params = SamplingParams(temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed,
+                                logprobs=1)
         order = sorted(range(len(texts)), key=lambda i: texts[i])
         res = self._llm.generate([texts[i] for i in order], params, use_tqdm=False)
-        out = [""] * len(texts)
+        out: list[Completion] = [Completion("")] * len(texts)
         for i, r in zip(order, res, strict=True):
-            out[i] = r.outputs[0].text
+            o = r.outputs[0]
+            tokens, lps, alts = [], [], []
+            for tid, step in zip(o.token_ids, o.logprobs or [], strict=False):   # {token id: Logprob}
+                tokens.append(step[tid].decoded_token or "")
+                lps.append(float(step[tid].logprob))
+                others = [float(v.logprob) for k, v in step.items() if k != tid]
+                alts.append(max(others) if others else None)
+            out[i] = Completion(o.text, tokens, lps, alts)
         return out
 
     def reset_cache(self) -> None:
@@ -268,14 +332,27 @@ class OpenAIGenerator(ChatGenerator):
         with urllib.request.urlopen(req, timeout=self.timeout) as resp:
             return json.loads(resp.read())
 
-    def _decode(self, texts: list[str]) -> list[str]:
-        out: list[str] = []
+    def _decode(self, texts: list[str]) -> list[Completion]:
+        out: list[Completion] = []
         for s in range(0, len(texts), self.batch_size):
             chunk = texts[s:s + self.batch_size]
             res = self._post({"model": self.model_name, "prompt": chunk, "max_tokens": self.max_new_tokens,
-                              "temperature": self.temperature, "seed": self.seed})
-            by_index = {c["index"]: c["text"] for c in res["choices"]}
+                              "temperature": self.temperature, "seed": self.seed, "logprobs": 1})
+            by_index = {c["index"]: _completion(c) for c in res["choices"]}
             if len(by_index) != len(chunk):
                 raise RuntimeError(f"endpoint returned {len(by_index)} completions for {len(chunk)} prompts")
             out += [by_index[i] for i in range(len(chunk))]
         return out
+
+
+def _completion(choice: dict) -> Completion:
+    """A /v1/completions choice; its `logprobs` (tokens, token_logprobs, top_logprobs) when the server sent them."""
+    lp = choice.get("logprobs") or {}
+    tokens, lps = list(lp.get("tokens") or []), list(lp.get("token_logprobs") or [])
+    if not tokens or len(tokens) != len(lps) or any(v is None for v in lps):
+        return Completion(choice["text"])
+    alts = []
+    for tok, top in zip(tokens, lp.get("top_logprobs") or [{}] * len(tokens), strict=False):
+        others = [float(v) for k, v in (top or {}).items() if k != tok]
+        alts.append(max(others) if others else None)
+    return Completion(choice["text"], tokens, [float(v) for v in lps], alts)

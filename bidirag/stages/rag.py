@@ -83,7 +83,7 @@ class Retrieve(Stage):
 class Generate(Stage):
     name = "generate"
     reads = frozenset({"text", "retrieved"})
-    writes = frozenset({"answer", "generator"})
+    writes = frozenset({"answer", "generator", "confidence"})
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg.models.generator.resources)
@@ -97,8 +97,9 @@ class Generate(Stage):
         faults.point("generate")
         prompts = [Prompt(r["text"], [d["text"] for d in r["retrieved"]], r.get("warnings", []))
                    for r in records]
-        for r, a in zip(records, self._gen.generate(prompts), strict=True):
-            r["answer"] = a
+        for r, a in zip(records, self._gen.answer(prompts), strict=True):
+            r["answer"] = a.text
+            r["confidence"] = a.confidence     # the generator's token log-probability summary, or None
             r["generator"] = self._gen.model_id
 
 

@@ -41,7 +41,12 @@ def run_checks(ctx: checks.CheckContext, names: Sequence[str],
     for c in plugins:
         c.request(ctx)
     ctx.run_nli()
-    scores = {c.name: c.score(ctx) for c in plugins}
+    scores = {c.name: c.score(ctx) for c in plugins if not c.uses_scores}
+    ctx.scores = scores
+    for c in plugins:                       # checks that read the others' scores (trust) come last
+        if c.uses_scores:
+            scores[c.name] = c.score(ctx)
+    scores = {c.name: scores[c.name] for c in plugins}
     out = []
     for i in range(len(ctx)):
         s = {n: float(v[i]) for n, v in scores.items()}
@@ -67,6 +72,8 @@ class CheckStage(Stage):
         self.pinned_version = pinned_version
 
     def setup(self) -> None:
+        for check in checks.enabled(self.cfg.acceptance):
+            check.validate(self.cfg)
         self._nli = handlers.nli(self.cfg.models.nli)
         self._emb = load_embedder(self.cfg)
         self._store = Store.from_config(self.cfg.store, self._emb.dim)

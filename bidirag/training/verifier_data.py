@@ -60,7 +60,7 @@ def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = T
         answers, para = gold[v["query_id"]]
         rows.append({"query_id": v["query_id"], "question": v["text"], "answer": v["answer"],
                      "clean_text": v["clean_text"], "docs": [texts[d] for d in v["retrieved"]], "gold": answers,
-                     "gold_paragraph": para, "scores": v["scores"],
+                     "gold_paragraph": para, "scores": v["scores"], "confidence": v.get("confidence"),
                      "correct": contains_answer(v["clean_text"], answers)})
     (out / "answers.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     meta = {"articles": "nli_train", "questions": len(qs), "seed": seed, "skip": skip, "answers": len(rows),
