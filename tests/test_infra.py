@@ -237,6 +237,37 @@ def test_cronjob_renders_then_creates_with_a_maintained_kubectl():
     assert rules["resources"] == ["rayjobs"] and "create" in rules["verbs"]
 
 
+def test_every_manifest_names_the_same_image_placeholder_and_existing_claims():
+    """The README's one `sed` replaces the image everywhere; every claim a pod mounts is defined."""
+    claims = {d["metadata"]["name"] for d in _docs(K8S / "storage.yaml")}
+    images, mounted = set(), set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("image"), str) and "bidirag" in node["image"]:
+                images.add(node["image"])
+            if "persistentVolumeClaim" in node:
+                mounted.add(node["persistentVolumeClaim"]["claimName"])
+            if node.get("name") == "BIDIRAG_IMAGE":
+                images.add(node["value"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for f in ("nightly-cronjob.yaml", "models-download-job.yaml", "ops-pod.yaml"):
+        for d in _docs(K8S / f):
+            walk(d)
+    walk(_rayjob())
+    assert images == {"registry.example.com/bidirag:0.1.0", "registry.example.com/bidirag:test"}
+    assert mounted == claims == {"bidirag-data", "bidirag-models"}
+    readme = (INFRA / "README.md").read_text()
+    assert "s#registry.example.com/bidirag:0.1.0#$IMAGE#" in readme
+    for ref in set(re.findall(r"infra/k8s/[\w.-]+\.(?:yaml|py)", readme)):
+        assert (ROOT / ref).is_file(), ref
+
+
 # --- the image -----------------------------------------------------------------------------------------------
 
 def _dockerfile():
