@@ -29,7 +29,8 @@ K8S = INFRA / "k8s"
 PROD = (ROOT / "configs/default.yaml", ROOT / "configs/production-gpu.yaml")
 
 # ray.io/v1 field names (KubeRay Go types; json tags). A manifest field outside these is a typo the operator's
-# CRD validation would drop or refuse.
+# CRD validation would drop or refuse. Used here: activeDeadlineSeconds and submissionMode (KubeRay v1.1),
+# backoffLimit and submitterConfig (v1.2, "retry in RayJob"): the operator must be 1.2 or newer.
 RAYJOB_SPEC = {"activeDeadlineSeconds", "backoffLimit", "rayClusterSpec", "submitterPodTemplate", "metadata",
                "clusterSelector", "submitterConfig", "managedBy", "deletionStrategy", "entrypoint", "runtimeEnvYAML",
                "jobId", "submissionMode", "entrypointResources", "entrypointNumCpus", "entrypointNumGpus",
