@@ -96,7 +96,7 @@ def cmd_replay(args) -> int:
 
     cfg = _config(args)
     res = replay(cfg, args.log, since=args.since, until=args.until, epoch_size=args.epoch_size,
-                 progress=not args.quiet, on_report=lambda rep: _render_html(cfg, rep))
+                 progress=not args.quiet, on_report=lambda rep: _render_html(cfg, rep), date=args.date)
     print(json.dumps(res, indent=1))
     return 0
 
@@ -293,6 +293,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--log", required=True, help="a log file, a folder of logs, or a quoted glob")
     sp.add_argument("--since", help="ISO 8601 start of the time window (inclusive)")
     sp.add_argument("--until", help="ISO 8601 end of the time window (exclusive)")
+    sp.add_argument("--date", help="logical date YYYY-MM-DD: replay that UTC day (instead of --since/--until); "
+                                   "re-running a date resumes or does nothing")
     sp.add_argument("--epoch-size", type=int, default=500, help="queries per epoch")
     sp.set_defaults(fn=cmd_replay)
     sp = sub.add_parser("diff", help="docs added/removed between two snapshots (versions or tags)")

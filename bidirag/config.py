@@ -245,6 +245,9 @@ class RayConfig(_Strict):
                                                            "still times out is dead-lettered with the timeout.")
     start_timeout_s: float = Field(600, gt=0, description="How long an actor may take to start (load its "
                                                           "model) before the job fails.")
+    check_resources: bool = Field(True, description="At start-up, fail (exit 2) if the stages' resources x "
+                                                    "pool_size exceed the cluster's CPUs/GPUs or an actor is larger "
+                                                    "than every node; turn off on an autoscaling cluster.")
 
 
 class BeamConfig(_Strict):

@@ -4,6 +4,9 @@ The plan is deterministic: the files (a file, a directory's *.jsonl/*.parquet, o
 their records in order, filtered to the time window, cut into epochs of `epoch_size` records. Epoch k of
 a plan is its shard; its completion record is the epoch manifest (`input` = "replay:<plan id>:<k>"),
 written right after the commit. A re-run skips completed shards and continues with the first missing one.
+
+`date` (the logical date of a nightly run, `--date YYYY-MM-DD`) is the UTC day [D 00:00, D+1 00:00): the same
+plan as `--since/--until` of that day, so a missed night is re-run, and a finished night re-run is a no-op.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bidirag.config import Config
@@ -47,6 +51,17 @@ def parse_time(value) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+def day_window(day: str) -> tuple[str, str]:
+    """`--date 2026-12-01` -> ("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"), the UTC day."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise ValueError(day)
+        d = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        raise QueryLogError(f"--date {day!r}: give the logical date as YYYY-MM-DD, e.g. 2026-12-01") from None
+    return f"{d.isoformat()}T00:00:00Z", f"{(d + timedelta(days=1)).isoformat()}T00:00:00Z"
+
+
 def plan_id(files: list[Path], since, until, epoch_size: int) -> str:
     key = [[str(f.resolve()), f.stat().st_size] for f in files] + [str(since), str(until), epoch_size]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
@@ -65,9 +80,14 @@ def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, ski
 
 def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: str | None = None,
            epoch_size: int = 500, progress: bool = True, spec=None, log=print,
-           on_report=None) -> dict:
+           on_report=None, date: str | None = None) -> dict:
     if epoch_size < 1:
         raise ValueError("--epoch-size must be at least 1")
+    if date is not None:
+        if since or until:
+            raise QueryLogError("--date sets the time window itself (that UTC day); give --date or --since/--until, "
+                                "not both")
+        since, until = day_window(date)
     t_since, t_until = parse_time(since), parse_time(until)
     if (since and t_since is None) or (until and t_until is None):
         raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601, "
@@ -99,7 +119,7 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         log(f"replay {pid}: shard {k} -> epoch {rep['epoch']}, written {rep['written']}, "
             f"snapshot v{rep['snapshot_version']}")
     dead.close()
-    summary = {"plan": pid, "files": [str(f) for f in files], "since": since, "until": until,
+    summary = {"plan": pid, "files": [str(f) for f in files], "date": date, "since": since, "until": until,
                "epoch_size": epoch_size, "skipped_shards": resumed, "epochs_run": len(reports),
                "outside_window": skipped[0], "dead_lettered": dead.count,
                "written": sum(r["written"] for r in reports), "reports": [r["report_dir"] for r in reports]}

@@ -16,6 +16,12 @@ def test_canonical_index_reads_names_in_any_order():
         canonical_index({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
 
 
+def test_canonical_index_refuses_two_labels_that_read_as_one():
+    # a 3-label model whose names do not pick out each class once (e.g. "not_entailment") must not be guessed
+    with pytest.raises(LabelOrderError, match="'entailment' and 'not_entailment' both read as 'entailment'"):
+        canonical_index({0: "entailment", 1: "not_entailment", 2: "neutral"})
+
+
 def test_verify_label_order_rejects_swapped_columns():
     good = np.array([[0.1, 0.8, 0.1] if p[2] == "entailment" else [0.8, 0.1, 0.1] for p in PROBES])
     verify_label_order(good)

@@ -38,6 +38,9 @@ def canonical_index(id2label: dict, override: Sequence[str] | None = None) -> li
         low = name.lower()
         key = ("entailment" if "entail" in low else "contradiction" if "contra" in low
                else "neutral" if "neutral" in low else None)
+        if key in cols:
+            raise LabelOrderError(f"model labels {names}: {names[cols[key]]!r} and {name!r} both read as {key!r}. "
+                                  "Set `models.nli.label_order` in the config to the model's label names in id order.")
         if key:
             cols[key] = col
     missing = [c for c in CANONICAL if c not in cols]

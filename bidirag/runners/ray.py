@@ -5,6 +5,11 @@ batches; outputs are yielded in log order. Per-batch failures are handled inside
 in the local runner (retry in halves, then 'failed' records). A batch that exceeds `batch_timeout_s` (a
 model call that hangs or is too slow for the batch) has its actors killed and restarted and is retried in
 halves; a single record that still times out fails with the timeout as reason, and the job goes on.
+
+Before any actor starts, the runner checks that the actor pools fit the cluster (`check_fits`): the sum of
+every stage's `num_cpus`/`num_gpus` x `pool_size` against `ray.cluster_resources()`, and each actor against
+the largest node. An actor that cannot fit would stay pending until `start_timeout_s`; this fails at once,
+with the numbers (`run.ray.check_resources: false` skips it on an autoscaling cluster).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from bidirag.config import RayConfig
+from bidirag.config import ConfigError, RayConfig
+from bidirag.models.nli import LabelOrderError
 from bidirag.pipeline import Pipeline
 from bidirag.runners.common import RunStats, apply_stage, finish_on_driver, number, retry_in_halves, setup_stages
 from bidirag.stages.base import Record, Stage
@@ -21,6 +27,60 @@ from bidirag.stages.base import Record, Stage
 
 class RayUnavailable(RuntimeError):
     pass
+
+
+class ClusterTooSmall(ConfigError):
+    """The configured actor pools ask for more CPUs/GPUs than the Ray cluster has (a config error: exit 2)."""
+
+
+# which config section sets a stage's resources (for the message; other stages use the defaults)
+_RESOURCE_FIELDS = {"retrieve": "models.embedder", "generate": "models.generator", "validate": "models.nli",
+                    "utility_gate": "models.generator", "document_gate": "models.generator",
+                    "distill": "models.generator", "unit_check": "models.nli"}
+_KINDS = (("GPU", "num_gpus", "GPUs"), ("CPU", "num_cpus", "CPUs"))
+
+
+def stage_demand(stages: list[Stage]) -> list[dict]:
+    """The actor pools the runner starts: stage name, pool size and per-actor CPUs/GPUs."""
+    return [{"stage": st.name, "pool_size": st.resources.pool_size, "num_cpus": st.resources.num_cpus,
+             "num_gpus": st.resources.num_gpus} for st in stages]
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def check_fits(demand: list[dict], total: dict, nodes: list[dict]) -> None:
+    """Raise ClusterTooSmall (one line: the numbers and the fix) if the pools cannot all be placed: their summed
+    CPUs/GPUs exceed the cluster's `total`, or one actor asks for more than the largest of `nodes` (each a
+    resource dict such as {"CPU": 12, "GPU": 1})."""
+    problems, fixes = [], set()
+    for key, field, unit in _KINDS:
+        need = sum(d["pool_size"] * d[field] for d in demand)
+        have = float(total.get(key, 0))
+        if need > have + 1e-9:
+            parts = ", ".join(f"{d['stage']} {d['pool_size']}x{_num(d[field])}" for d in demand if d[field])
+            problems.append(f"the stage actors ask for {_num(need)} {unit} ({parts}) but the cluster has "
+                            f"{_num(have)}")
+            fixes.add(key)
+        largest = max((float(n.get(key, 0)) for n in nodes), default=have)
+        for d in demand:
+            if d[field] > largest + 1e-9 and need <= have + 1e-9:
+                problems.append(f"stage {d['stage']!r} asks for {_num(d[field])} {key} per actor but the largest "
+                                f"node has {_num(largest)}")
+                fixes.add(key)
+    if problems:
+        fields = sorted({f"{_RESOURCE_FIELDS.get(d['stage'], 'stage ' + d['stage'])}.resources" for d in demand
+                         if any(d[f] for k, f, _ in _KINDS if k in fixes)})
+        raise ClusterTooSmall(
+            "Ray cluster too small for this config: " + "; ".join(problems) + ". Lower pool_size/num_gpus/num_cpus "
+            f"in {', '.join(fields)}, or add workers (infra/k8s/rayjob-nightly.yaml: workerGroupSpecs replicas); "
+            "on an autoscaling cluster set run.ray.check_resources=false")
+
+
+def check_cluster(ray, stages: list[Stage]) -> None:
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    check_fits(stage_demand(stages), ray.cluster_resources(), nodes)
 
 
 def _ray():
@@ -43,17 +103,29 @@ def ensure_ray(cfg: RayConfig):
     return ray
 
 
+class StageStartError(ConfigError):
+    """A stage's model could not load on Ray because of its configuration (wrong path, label order, size)."""
+
+
+# errors of a stage's setup that come from its configuration: reported in one line (exit 2), not a traceback
+_CONFIG_ERRORS = (ConfigError, LabelOrderError, FileNotFoundError, ValueError)
+
+
 class _StageActor:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
         self.stats = RunStats()
-        setup_stages([stage], self.stats)
+        self.error: str | None = None
+        try:
+            setup_stages([stage], self.stats)
+        except _CONFIG_ERRORS as e:     # kept for ready(): Ray would keep only its text inside a traceback
+            self.error = f"{type(e).__name__}: {e}"
 
     def process(self, batch: list[Record]) -> list[Record]:
         return apply_stage(self.stage, batch, self.stats)
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> str | None:
+        return self.error
 
     def stats_(self) -> dict:
         return self.stats.as_dict()
@@ -74,11 +146,15 @@ class _Pools:
 
     def wait_ready(self, actors: list, what: str) -> None:
         try:
-            self.ray.get([a.ready.remote() for a in actors], timeout=self.cfg.start_timeout_s)
+            errors = [e for e in self.ray.get([a.ready.remote() for a in actors], timeout=self.cfg.start_timeout_s)
+                      if e]
         except Exception as e:
             self.kill_all()
             raise RuntimeError(f"{what} could not start on Ray ({type(e).__name__}: {e}). Check its model "
                                "path and resources (num_cpus/num_gpus in the config must fit the cluster).") from e
+        if errors:
+            self.kill_all()
+            raise StageStartError(f"{what} could not start on Ray: {errors[0]}")
 
     def submit(self, batch: list[Record], k: int) -> tuple:
         """Send a batch through one actor of every pool; returns its ref and the (pool, slot, actor) used."""
@@ -122,6 +198,8 @@ class RayRunner:
     def stream(self, pipeline: Pipeline, batches: Iterable[list[Record]]) -> Iterator[list[Record]]:
         pipeline.check_contract()
         ray = ensure_ray(self.cfg)
+        if self.cfg.check_resources:
+            check_cluster(ray, pipeline.stages)
         pools = _Pools(ray, pipeline.stages, self.cfg)
         inflight: deque = deque()
         seq, k = 0, 0
