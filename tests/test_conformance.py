@@ -61,7 +61,8 @@ def test_local_ray_and_beam_agree_on_the_real_small_models(tmp_path, corpus_file
         {"query_id": "r4", "text": "What is Nikola Tesla known for?"},
         {"query_id": "r5", "text": "Which river does Warsaw stand on?"},
     ])
-    extra = ("models.generator.max_new_tokens=32", "run.ray.num_cpus=2")
+    extra = ("models.generator.name=smollm2-135m-instruct", "models.generator.backend=transformers",
+             "models.generator.batch_size=8", "models.generator.max_new_tokens=32", "run.ray.num_cpus=2")
     runs = [_run(tmp_path, corpus_file, log, r, fakes=False, extra=extra) for r in ("local", "ray", "beam")]
     local = runs[0]
     assert local[2]["generated"] == 5 and local[2]["failed"] == 0

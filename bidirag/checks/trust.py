@@ -116,7 +116,7 @@ class Trust(Check):
 
         model = self.model(cfg.acceptance)
         trained_on = model.spec.get("trained", {}).get("generators") or []
-        used = Path(cfg.models.generator.path or "SmolLM2-135M-Instruct").name
+        used = Path(cfg.models.generator.path or cfg.models.generator.name).name
         if trained_on and used not in trained_on and cfg.models.generator.backend != "fake":
             logging.getLogger(__name__).warning(
                 "the trust model was trained on answers of %s, not of the configured generator %s: its "

@@ -14,7 +14,7 @@ from pathlib import Path
 from bidirag.stages.rag import clean_answer
 from bidirag.text import contains_answer
 
-THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 20)] + [0.97, 0.99]
+THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)] + [0.99]
 
 
 def calibrate(verdicts: list[dict], labels: dict[str, list[str]], thresholds: dict[str, float],
@@ -47,3 +47,27 @@ def write(result: dict, out: Path, name: str = "calibration") -> None:
         p = "-" if r["precision"] is None else f"{100 * r['precision']:.1f}"
         lines.append(f"| {r['threshold']} | {r['accepted']} | {100 * r['accept_rate']:.1f} | {p} |")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def choose(result: dict, target: float = 0.90, min_accept_rate: float = 0.10) -> dict:
+    """The threshold of the swept check that `make calibrate` sets: the lowest one whose accepted answers reach
+    `target` precision while at least `min_accept_rate` of the answers are accepted (the most written at the
+    precision asked for). When no threshold reaches the target, the one with the highest precision among those
+    that keep `min_accept_rate`, marked `target_met: false`, so the shortfall is stated, not hidden."""
+    from bidirag.evaluation.metrics import wilson
+
+    ok = [r for r in result["table"] if r["precision"] is not None and r["accept_rate"] >= min_accept_rate]
+    meeting = [r for r in ok if r["precision"] >= target]
+    pick = min(meeting, key=lambda r: r["threshold"]) if meeting else (
+        max(ok, key=lambda r: (r["precision"], r["accepted"])) if ok else None)
+    if pick is None:
+        raise ValueError(f"no {result['check']} threshold keeps {min_accept_rate:.0%} of the answers: nothing to "
+                         "choose from; lower --min-write-share or check the calibration run")
+    k = round(pick["precision"] * pick["accepted"])
+    lo, hi = wilson(k, pick["accepted"])
+    return {"check": result["check"], "threshold": pick["threshold"], "target_precision": target,
+            "min_accept_rate": min_accept_rate, "target_met": bool(meeting), "accepted": pick["accepted"],
+            "answers": result["answers"], "accept_rate": round(pick["accept_rate"], 4),
+            "precision": round(pick["precision"], 4), "precision_95": [round(lo, 4), round(hi, 4)],
+            "rule": f"lowest {result['check']} threshold with precision >= {target:.0%} of accepted answers and "
+                    f"accept rate >= {min_accept_rate:.0%} (else the most precise with that accept rate)"}

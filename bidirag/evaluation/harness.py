@@ -26,7 +26,7 @@ from bidirag.distill import run_distill
 from bidirag.epoch import run_epoch
 from bidirag.evaluation import dataset as ds
 from bidirag.evaluation.audit import audit_sample
-from bidirag.evaluation.calibrate import calibrate
+from bidirag.evaluation.calibrate import calibrate, choose
 from bidirag.evaluation.calibrate import write as write_calibration
 from bidirag.evaluation.dataset import EvalError
 from bidirag.evaluation.metrics import mean_std, paired_bootstrap, query_metrics
@@ -295,7 +295,36 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems) -> dict:
             verdicts += [json.loads(x) for x in f.read_text().splitlines()]
         labels.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                        (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
-    return calibrate_checks(cfg, verdicts, labels, out)
+    if "trust" in cfg.acceptance.checks:
+        rescore_trust(cfg, verdicts, out / "_seed_store")
+    res = calibrate_checks(cfg, verdicts, labels, out)
+    check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
+    if check:
+        res["choice"] = choose(res[check])
+        res["choice"].update({"split": "calibrate", "seeds": seeds, "calibration_dir": str(out),
+                              "set": f"acceptance.{checks.get(check).threshold_field}={res['choice']['threshold']}"})
+        (out / "calibration-choice.json").write_text(json.dumps(res["choice"], indent=1) + "\n")
+    return res
+
+
+def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
+    """Score `trust` again with the configured trust model from what each verdict kept (question, answer, every
+    other check's score, the generator's confidence, the retrieved doc ids), so a retrained trust model is
+    calibrated on the same answers without generating them again."""
+    from bidirag.checks.trust import Trust, features
+
+    model = Trust.model(cfg.acceptance)
+    texts = {r["doc_id"]: r["text"] for r in Store(store_uri, dim=None).table(CORPUS).to_arrow()
+             .select(["doc_id", "text"]).to_pylist()}
+    for v in verdicts:
+        if not v.get("scores") or "trust" not in v["scores"] or not v.get("answer"):
+            continue
+        docs = [texts[d] for d in v.get("retrieved") or [] if d in texts]
+        if model.needs_confidence and not v.get("confidence"):
+            raise ValueError("these verdicts keep no generator confidence, which the trust model needs: run the "
+                             "calibration again (its verdicts record it) or use a model without conf:* features")
+        v["scores"]["trust"] = round(model.predict([features(v["text"], v["clean_text"], docs, v["scores"],
+                                                             v.get("confidence"))])[0], 4)
 
 
 def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path) -> dict:

@@ -46,8 +46,9 @@ def generator(cfg: GeneratorConfig):
 
         cls = {"transformers": g.TransformersGenerator, "vllm": g.VLLMGenerator,
                "openai": g.OpenAIGenerator}[cfg.backend]
-        return cls(cfg.path or generator_dir(), max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                   answer_prefix=cfg.answer_prefix, seed=cfg.seed, temperature=cfg.temperature,
+        return cls(cfg.path or generator_dir(name=cfg.name), max_new_tokens=cfg.max_new_tokens,
+                   batch_size=cfg.batch_size, answer_prefix=cfg.answer_prefix, seed=cfg.seed,
+                   temperature=cfg.temperature,
                    max_doc_chars=cfg.max_doc_chars, device=cfg.device, dtype=cfg.dtype,
                    max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb,
                    prefix_caching=cfg.prefix_caching, endpoint=cfg.endpoint,

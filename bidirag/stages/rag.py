@@ -106,5 +106,5 @@ class Generate(Stage):
 def model_ids(cfg: Config) -> str:
     m = cfg.models
     return json.dumps({"embedder": m.embedder.path or "all-MiniLM-L6-v2", "generator":
-                       m.generator.path or "SmolLM2-135M-Instruct", "nli": m.nli.path or "models/nli",
+                       m.generator.path or m.generator.name, "nli": m.nli.path or "models/nli",
                        "backends": [m.embedder.backend, m.generator.backend, m.nli.backend]}, sort_keys=True)
