@@ -5,6 +5,10 @@ batches; outputs are yielded in log order. Per-batch failures are handled inside
 in the local runner (retry in halves, then 'failed' records). A batch that exceeds `batch_timeout_s` (a
 model call that hangs or is too slow for the batch) has its actors killed and restarted and is retried in
 halves; a single record that still times out fails with the timeout as reason, and the job goes on.
+
+Actors' output reaches the driver's log (`log_to_driver=True`): each actor sends its stdout to its stderr and
+logs through `logging`, so an actor's warnings and errors (a failed batch's exception, a model that will not
+load) appear on the driver's stderr with the actor's pid, and never among the driver's results on stdout.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def ensure_ray(cfg: RayConfig):
     ray = _ray()
     if not ray.is_initialized():
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        kw = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        kw = dict(include_dashboard=False, log_to_driver=True, logging_level="ERROR")
         if cfg.address:
             ray.init(address=cfg.address, **kw)
         else:
@@ -43,8 +47,22 @@ def ensure_ray(cfg: RayConfig):
     return ray
 
 
+def _actor_output_to_stderr() -> None:
+    """In an actor process: stdout (Python and fd 1) to stderr, bidirag's logging on; Ray streams the actor's
+    stderr to the driver's stderr."""
+    import sys
+
+    from bidirag.output import setup_logging
+
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    setup_logging()
+
+
 class _StageActor:
     def __init__(self, stage: Stage) -> None:
+        _actor_output_to_stderr()
         self.stage = stage
         self.stats = RunStats()
         setup_stages([stage], self.stats)
