@@ -104,6 +104,26 @@ def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, ski
             yield rec
 
 
+def _dead_letter(path: Path, prefix: str, done: set[int]) -> DeadLetter:
+    """The plan's dead-letter file, rebuilt on every pass over the logs (bad lines are found again), keeping the
+    failed records of shards committed earlier: those shards are not run again, so this file is their only copy."""
+    kept = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+                shard = int(e["source"][len(prefix):].split()[0]) if e["source"].startswith(prefix) else None
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                continue
+            if shard in done and isinstance(e.get("record"), dict):
+                kept.append(e)
+        path.unlink()
+    dead = DeadLetter(path)
+    for e in kept:
+        dead.add(e["source"], e.get("line", -1), e.get("reason", "failed"), record=e["record"])
+    return dead
+
+
 def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: str | None = None,
            epoch_size: int = 500, progress: bool = True, spec=None, log=logger.info,
            on_report=None) -> dict:
@@ -125,8 +145,7 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
             if (m["input"] or "").startswith(prefix)}
     run_dir = Path(cfg.run.runs_dir) / f"replay-{pid}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "dead_letter.jsonl").unlink(missing_ok=True)   # rebuilt on every pass over the logs
-    dead = DeadLetter(run_dir / "dead_letter.jsonl")
+    dead = _dead_letter(run_dir / "dead_letter.jsonl", prefix, done)
     skipped = [0]
     reports, resumed = [], sorted(done)
     if done:

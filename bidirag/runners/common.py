@@ -28,6 +28,7 @@ class RunStats:
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    logged: set[tuple[str, str, str]] = field(default_factory=set)   # errors already logged at WARNING
 
     def merge(self, other: dict) -> None:
         for k, v in other.get("seconds", {}).items():
@@ -83,17 +84,13 @@ def retry_in_halves(batch: list[Record], run: Callable[[list[Record], bool], lis
     return out
 
 
-_seen: set[tuple[str, str, str]] = set()
-
-
-def _log_failure(stage: str, e: Exception, n: int) -> None:
+def _log_failure(stats: RunStats, stage: str, e: Exception, n: int) -> None:
     """A stage's exception in this process's log (a Ray actor's reaches the driver's): each distinct error once
-    at WARNING, repeats at DEBUG, so an endpoint that is down does not log once per record."""
+    per runner (or actor) at WARNING, repeats at DEBUG, so an endpoint that is down does not log once per record."""
     key = (stage, type(e).__name__, str(e)[:200])
-    level = logging.DEBUG if key in _seen else logging.WARNING
-    if len(_seen) > 10_000:
-        _seen.clear()
-    _seen.add(key)
+    level = logging.DEBUG if key in stats.logged else logging.WARNING
+    if len(stats.logged) < 10_000:
+        stats.logged.add(key)
     logger.log(level, "stage %s failed on %d record(s): %s: %s (%s)", stage, n, type(e).__name__, e,
                "retried in halves" if n > 1 else "the record fails; see its reason in the verdicts and dead letters")
 
@@ -110,7 +107,7 @@ def apply_stage(stage: Stage, batch: list[Record], stats: RunStats | None = None
 
     def decide(e: Exception, part: list[Record], resent: bool) -> Decision:
         stats.errors[f"{stage.name}.errors"] += 1
-        _log_failure(stage.name, e, len(part))
+        _log_failure(stats, stage.name, e, len(part))
         if len(part) > 1:
             stats.errors[f"{stage.name}.retries"] += 1
         return "halve"
