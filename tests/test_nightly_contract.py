@@ -348,3 +348,70 @@ def test_diff_from_an_empty_version(tmp_path):
     assert d["added_count"] == 1 and d["removed_count"] == 0 and d["from"]["rows"] == 0
     back = ops.diff(st, v, empty)
     assert back["removed_count"] == 1 and back["removed"][0]["doc_id"] == "d0"
+
+
+# --- the nightly script ---------------------------------------------------------------------------------------
+
+def _nightly_home(tmp_path, corpus_file, extra: dict):
+    """A BIDIRAG_HOME laid out like /opt/bidirag: .venv/bin/bidirag (this checkout's CLI), configs/default.yaml,
+    yesterday's log folder; the store has the seed corpus."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    from bidirag.paths import cache_dir
+
+    home = tmp_path / "home"
+    (home / ".venv/bin").mkdir(parents=True)
+    (home / "configs").mkdir()
+    shutil.copy(ROOT / "configs/default.yaml", home / "configs/default.yaml")
+    shim = home / ".venv/bin/bidirag"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m bidirag.cli "$@"\n')
+    shim.chmod(0o755)
+    fakes = yaml.safe_load((ROOT / "configs/test-fakes.yaml").read_text())
+    extra_cfg = tmp_path / "extra.yaml"
+    extra_cfg.write_text(yaml.safe_dump({**fakes, "store": {"uri": str(tmp_path / "store")}, **extra}))
+    ingest(load_config(ROOT / "configs/default.yaml", extra_cfg), corpus_file, progress=False)
+    day = subprocess.run(["date", "-u", "-d", "yesterday", "+%F"], capture_output=True, text=True).stdout.strip()
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    logs = tmp_path / "logs" / day
+    logs.mkdir(parents=True)
+    write_log(logs / "part-0.jsonl", [
+        {"query_id": "a", "text": "What is the capital of Poland?", "timestamp": int(start.timestamp() * 1000) + 5},
+        {"query_id": "b", "text": "Who won Super Bowl 50?", "timestamp": start.isoformat()},
+        {"query_id": "old", "text": "When was the Eiffel Tower completed?", "timestamp": int(start.timestamp()) - 1},
+    ])
+    env = {**os.environ, "BIDIRAG_HOME": str(home), "BIDIRAG_EXTRA_CONFIG": str(extra_cfg),
+           "BIDIRAG_LOG_DIR": str(tmp_path / "logs"), "RAY_USAGE_STATS_ENABLED": "0",
+           "BIDIRAG_CACHE": str(cache_dir())}     # the prepared models (the shim runs in BIDIRAG_HOME)
+    return home, day, env
+
+
+def _run_nightly(env):
+    import subprocess
+
+    return subprocess.run(["bash", str(ROOT / "infra/nightly/bidirag-nightly.sh")], env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_nightly_script_writes_valid_json(tmp_path, corpus_file):
+    home, day, env = _nightly_home(tmp_path, corpus_file, {})
+    proc = _run_nightly(env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((home / "runs" / f"nightly-{day}.json").read_text())
+    assert res["status"] == "ok" and res["epochs_run"] == 1 and res["outside_window"] == 1
+    assert json.loads(proc.stdout) == res
+    assert not (home / "runs" / f"nightly-{day}.json.tmp").exists()
+
+
+def test_nightly_script_with_the_endpoint_down_exits_1_with_a_json_failure(tmp_path, corpus_file):
+    extra = {"models": {"embedder": {"backend": "fake"}, "nli": {"backend": "fake"},
+                        "generator": {"backend": "openai", "endpoint": f"http://127.0.0.1:{_closed_port()}/v1"}}}
+    home, day, env = _nightly_home(tmp_path, corpus_file, extra)
+    proc = _run_nightly(env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    res = json.loads((home / "runs" / f"nightly-{day}.json").read_text())
+    assert res["status"] == "failed" and res["failed_shard"] == 0 and res["exit_code"] == 1
+    assert Store(tmp_path / "store", dim=384).manifests() == []
+    assert "bidirag: error:" in proc.stderr and "not marked done" in proc.stderr
