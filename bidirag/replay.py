@@ -145,6 +145,7 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
             if (m["input"] or "").startswith(prefix)}
     run_dir = Path(cfg.run.runs_dir) / f"replay-{pid}"
     run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=1) + "\n")  # beside replay.json
     dead = _dead_letter(run_dir / "dead_letter.jsonl", prefix, done)
     skipped = [0]
     reports, resumed = [], sorted(done)

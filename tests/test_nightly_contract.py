@@ -105,7 +105,9 @@ def test_endpoint_down_commits_nothing_marks_nothing_done_and_the_dead_letters_r
         replay(down, log, epoch_size=10, **QUIET)
     summary = exc.value.report
     assert summary["status"] == "failed" and summary["failed_shard"] == 0 and summary["epochs_run"] == 0
-    assert json.loads((tmp_path / "runs" / f"replay-{summary['plan']}" / "replay.json").read_text()) == summary
+    plan_dir = tmp_path / "runs" / f"replay-{summary['plan']}"
+    assert json.loads((plan_dir / "replay.json").read_text()) == summary
+    assert json.loads((plan_dir / "config.json").read_text())["models"]["generator"]["endpoint"].startswith("http")
     assert store.manifests() == [] and store.table(CORPUS).version == v0      # nothing committed, nothing done
     epoch_dir = tmp_path / "runs" / f"replay-{summary['plan']}" / "epoch-1"
     assert json.loads((epoch_dir / "report.json").read_text())["status"] == "failed"
