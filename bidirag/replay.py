@@ -134,8 +134,8 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         raise QueryLogError(f"--epoch-size {epoch_size}: give at least 1 (queries per epoch)")
     t_since, t_until = parse_time(since), parse_time(until)
     if (since and t_since is None) or (until and t_until is None):
-        raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601, "
-                            "e.g. 2026-11-21T00:00:00Z")
+        raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601 "
+                            "(e.g. 2026-11-21T00:00:00Z) or epoch seconds or milliseconds")
     files = plan_files(log_spec)
     pid = plan_id(files, t_since, t_until, epoch_size)
     store = Store.from_config(cfg.store, cfg.models.embedder.dim)
