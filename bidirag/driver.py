@@ -101,7 +101,7 @@ def run_job(cfg: Config, spec: JobSpec, source: str | Path | Iterable[dict], run
         if spec.require_records and not st.counts["records"] and st.counts["dead_lettered"]:
             raise QueryLogError(f"{st.input_desc}: no usable records ({st.counts['dead_lettered']} dead-lettered, "
                                 f"see {st.run_dir / 'dead_letter.jsonl'}); see the reasons there")
-        _check_failed_share(spec, st)
+        _check_failed_share(spec, st, dead)
         _commit(spec, store, st)
         return _finish(spec, store, st, runner, t0)
 
@@ -157,7 +157,7 @@ def _stream(spec: JobSpec, st: JobState, runner, records: Iterator[dict], dead: 
                 else:
                     st.counts["failed"] += 1
                     keep = {k: r[k] for k in ("query_id", "text", "answers", "timestamp") if k in r}
-                    dead.add(st.input_desc, r.get("_seq", -1), r.get("reason", "failed"), json.dumps(keep))
+                    dead.add(st.input_desc, r.get("_seq", -1), r.get("reason", "failed"), record=keep)
                 vf.write(_verdict_line(spec, r) + "\n")
             bar.update(len(batch))
             bar.set_postfix(candidates=len(st.candidates), failed=st.counts["failed"])
@@ -171,16 +171,17 @@ def _stream(spec: JobSpec, st: JobState, runner, records: Iterator[dict], dead: 
             vf.write(_verdict_line(spec, r) + "\n")
 
 
-def _check_failed_share(spec: JobSpec, st: JobState) -> None:
+def _check_failed_share(spec: JobSpec, st: JobState, dead: DeadLetter) -> None:
     total, failed = st.counts["records"], st.counts["failed"]
     limit = st.cfg.run.max_failed_share
     if total and failed / total > limit:
+        where = (f"are in {dead.path} (a log `bidirag replay --log` reads back)" if dead.path else
+                 "were not written (the caller gave no dead-letter file)")
         msg = (f"{spec.what} {st.n}: {failed} of {total} records failed ({100 * failed / total:.0f}% > "
                f"run.max_failed_share {100 * limit:.0f}%); nothing was committed. The failed records and their "
-               f"reasons are in {st.run_dir / 'dead_letter.jsonl'} (a log `bidirag replay` reads); fix the "
-               "cause (often a model endpoint or path) and run again.")
+               f"reasons {where}; fix the cause (often a model endpoint or path) and run again.")
         report = {"status": "failed", "error": msg, "records": total, "failed": failed,
-                  "report_dir": str(st.run_dir)}
+                  "dead_letter": str(dead.path) if dead.path else None, "report_dir": str(st.run_dir)}
         (st.run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
         raise JobFailed(msg, report)
 

@@ -51,8 +51,9 @@ def diff(store: Store, ref_from: str | int, ref_to: str | int, table: str = CORP
     tbl = store.table(table)
     a, b = resolve(tbl, ref_from), resolve(tbl, ref_to)
     da, db = _dataset(tbl, a), _dataset(tbl, b)
-    keys_a = da.to_table(columns=["doc_id"]).column("doc_id")
-    keys_b = db.to_table(columns=["doc_id"]).column("doc_id")
+    # one Array each: pyarrow's indices_nonzero crashes (SIGSEGV) on a chunked array of no chunks (an empty version)
+    keys_a = da.to_table(columns=["doc_id"]).column("doc_id").combine_chunks()
+    keys_b = db.to_table(columns=["doc_id"]).column("doc_id").combine_chunks()
     cols = [c for c in PROVENANCE if c in db.schema.names]
 
     def rows(ds, keys, other):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,8 +22,11 @@ from pathlib import Path
 
 from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, is_log_file, read_log
+from bidirag.driver import JobFailed
 from bidirag.epoch import run_epoch
 from bidirag.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 def plan_files(spec: str | Path) -> list[Path]:
@@ -39,16 +43,46 @@ def plan_files(spec: str | Path) -> list[Path]:
     return files
 
 
-def parse_time(value) -> datetime | None:
+# an epoch number's unit, told by its size: seconds up to 1e11 (year 5138), then milliseconds, microseconds and
+# nanoseconds (each 1,000 times larger); a millisecond value before 1973 would read as seconds
+_EPOCH_UNITS = ((1e11, 1.0, "seconds"), (1e14, 1e3, "milliseconds"), (1e17, 1e6, "microseconds"),
+                (1e20, 1e9, "nanoseconds"))
+
+
+def parse_timestamp(value) -> tuple[datetime | None, str | None]:
+    """A log timestamp as an aware UTC datetime, or None and the reason it cannot be read. ISO 8601 (a naive one
+    is taken as UTC), or a number of seconds / milliseconds / microseconds / nanoseconds since 1970 (a JSON number
+    or a string of digits), told apart by magnitude."""
     if value is None or value == "":
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return None, "no timestamp"
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None, f"timestamp {value!r} is a {type(value).__name__}, not an ISO 8601 string or an epoch number"
+    num = value
+    if isinstance(value, str):
+        try:
+            num = float(value.strip())
+        except ValueError:
+            num = None
+    if num is not None:
+        if num != num or abs(num) == float("inf"):
+            return None, f"timestamp {value!r} is not a finite number"
+        for bound, per_second, unit in _EPOCH_UNITS:
+            if abs(num) < bound:
+                try:
+                    return datetime.fromtimestamp(num / per_second, tz=UTC), None
+                except (OverflowError, OSError, ValueError) as e:
+                    return None, f"timestamp {value!r} read as epoch {unit} is out of range ({e})"
+        return None, f"timestamp {value!r} is too large for epoch seconds, milli-, micro- or nanoseconds"
     try:
-        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+        return None, (f"timestamp {value[:60]!r} is neither ISO 8601 (e.g. 2026-11-21T08:30:00Z) nor epoch "
+                      "seconds or milliseconds")
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC), None
+
+
+def parse_time(value) -> datetime | None:
+    return parse_timestamp(value)[0]
 
 
 def day_window(day: str) -> tuple[str, str]:
@@ -68,21 +102,52 @@ def plan_id(files: list[Path], since, until, epoch_size: int) -> str:
 
 
 def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, skipped: list) -> Iterator[dict]:
+    """Records of the plan in the window. A record whose timestamp is missing or unreadable cannot be placed in
+    a window: with --since/--until it is dead-lettered with the reason (and the record, so it can be replayed
+    once fixed), never counted as outside the window."""
     for f in files:
-        for rec in read_log(f, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes):
+        for rec in read_log(f, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes, lines=True):
+            line = rec.pop("_line", -1)
             if since or until:
-                t = parse_time(rec.get("timestamp"))
-                if t is None or (since and t < since) or (until and t >= until):
+                t, why = parse_timestamp(rec.get("timestamp"))
+                if t is None:
+                    dead.add(str(f), line, f"{why}; the --since/--until window needs one", record=rec)
+                    continue
+                if (since and t < since) or (until and t >= until):
                     skipped[0] += 1
                     continue
             yield rec
 
 
+def _dead_letter(path: Path, prefix: str, done: set[int]) -> DeadLetter:
+    """The plan's dead-letter file, rebuilt on every pass over the logs (bad lines are found again), keeping the
+    failed records of shards committed earlier: those shards are not run again, so this file is their only copy."""
+    kept = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+                shard = int(e["source"][len(prefix):].split()[0]) if e["source"].startswith(prefix) else None
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                continue
+            if shard in done and isinstance(e.get("record"), dict):
+                kept.append(e)
+        path.unlink()
+    dead = DeadLetter(path)
+    for e in kept:
+        dead.add(e["source"], e.get("line", -1), e.get("reason", "failed"), record=e["record"])
+    return dead
+
+
 def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: str | None = None,
-           epoch_size: int = 500, progress: bool = True, spec=None, log=print,
+           epoch_size: int = 500, progress: bool = True, spec=None, log=logger.info,
            on_report=None, date: str | None = None) -> dict:
+    """Run the plan's missing shards. A shard whose epoch fails (JobFailed: too many failed records) is not
+    marked done: replay.json says which shard failed and why, the failed records are in the plan's
+    dead_letter.jsonl (itself a log `replay` reads), and JobFailed is raised with that summary as its report.
+    `date` (YYYY-MM-DD): that UTC day as the window, so a missed night can be run again."""
     if epoch_size < 1:
-        raise ValueError("--epoch-size must be at least 1")
+        raise QueryLogError(f"--epoch-size {epoch_size}: give at least 1 (queries per epoch)")
     if date is not None:
         if since or until:
             raise QueryLogError("--date sets the time window itself (that UTC day); give --date or --since/--until, "
@@ -90,8 +155,8 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         since, until = day_window(date)
     t_since, t_until = parse_time(since), parse_time(until)
     if (since and t_since is None) or (until and t_until is None):
-        raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601, "
-                            "e.g. 2026-11-21T00:00:00Z")
+        raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601 "
+                            "(e.g. 2026-11-21T00:00:00Z) or epoch seconds or milliseconds")
     files = plan_files(log_spec)
     pid = plan_id(files, t_since, t_until, epoch_size)
     store = Store.from_config(cfg.store, cfg.models.embedder.dim)
@@ -101,27 +166,38 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
             if (m["input"] or "").startswith(prefix)}
     run_dir = Path(cfg.run.runs_dir) / f"replay-{pid}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "dead_letter.jsonl").unlink(missing_ok=True)   # rebuilt on every pass over the logs
-    dead = DeadLetter(run_dir / "dead_letter.jsonl")
+    (run_dir / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=1) + "\n")  # beside replay.json
+    dead = _dead_letter(run_dir / "dead_letter.jsonl", prefix, done)
     skipped = [0]
     reports, resumed = [], sorted(done)
     if done:
         log(f"replay {pid}: {len(done)} epoch(s) already committed, resuming after shard {max(done)}")
-    for k, batch in enumerate(batched(_records(files, dead, cfg, t_since, t_until, skipped), epoch_size)):
-        if k in done:
-            continue
-        desc = f"{prefix}{k} " + ",".join(f.name for f in files)
-        rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
-                        input_desc=desc, dead=dead)
-        reports.append(rep)
-        if on_report is not None:
-            on_report(rep)
-        log(f"replay {pid}: shard {k} -> epoch {rep['epoch']}, written {rep['written']}, "
-            f"snapshot v{rep['snapshot_version']}")
-    dead.close()
     summary = {"plan": pid, "files": [str(f) for f in files], "date": date, "since": since, "until": until,
-               "epoch_size": epoch_size, "skipped_shards": resumed, "epochs_run": len(reports),
-               "outside_window": skipped[0], "dead_lettered": dead.count,
-               "written": sum(r["written"] for r in reports), "reports": [r["report_dir"] for r in reports]}
-    (run_dir / "replay.json").write_text(json.dumps(summary, indent=1) + "\n")
+               "epoch_size": epoch_size, "skipped_shards": resumed, "dead_letter": str(dead.path)}
+
+    def _write(status: str, **extra) -> dict:
+        summary.update({"status": status, "epochs_run": len(reports), "outside_window": skipped[0],
+                        "dead_lettered": dead.count, "written": sum(r["written"] for r in reports),
+                        "reports": [r["report_dir"] for r in reports], **extra})
+        (run_dir / "replay.json").write_text(json.dumps(summary, indent=1) + "\n")
+        return summary
+
+    try:
+        for k, batch in enumerate(batched(_records(files, dead, cfg, t_since, t_until, skipped), epoch_size)):
+            if k in done:
+                continue
+            desc = f"{prefix}{k} " + ",".join(f.name for f in files)
+            rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
+                            input_desc=desc, dead=dead)
+            reports.append(rep)
+            if on_report is not None:
+                on_report(rep)
+            log(f"replay {pid}: shard {k} -> epoch {rep['epoch']}, written {rep['written']}, "
+                f"snapshot v{rep['snapshot_version']}")
+    except JobFailed as e:
+        dead.close()
+        failed = _write("failed", failed_shard=k, error=str(e), failed_report=e.report)
+        raise JobFailed(f"replay {pid}: shard {k} not committed and not marked done; {e}", failed) from e
+    dead.close()
+    _write("ok")
     return summary

@@ -100,9 +100,14 @@ def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file
     with pytest.raises(JobFailed, match="5 of 5 records failed"):
         run_epoch(fake_cfg, query_log, run_name="boom", progress=False, spec=epoch_spec(broken))
     assert _store(fake_cfg).table(CORPUS).version == before and not _store(fake_cfg).manifests()
-    dead = [json.loads(x) for x in (Path(fake_cfg.run.runs_dir) / "boom/epoch-1/dead_letter.jsonl")
-            .read_text().splitlines()]
-    assert len(dead) == 5 and "model exploded" in dead[0]["reason"] and json.loads(dead[0]["raw"])["text"]
+    dead_file = Path(fake_cfg.run.runs_dir) / "boom/epoch-1/dead_letter.jsonl"
+    dead = [json.loads(x) for x in dead_file.read_text().splitlines()]
+    assert len(dead) == 5 and "model exploded" in dead[0]["reason"] and dead[0]["record"]["text"]
+    from bidirag.data.querylog import DeadLetter, read_log
+
+    again = DeadLetter(None)
+    assert [r["text"] for r in read_log(dead_file, again)] == [d["record"]["text"] for d in dead]
+    assert again.count == 0
     assert json.loads((Path(fake_cfg.run.runs_dir) / "boom/epoch-1/report.json").read_text())["status"] == "failed"
     # under the limit the job goes on and commits what it has
     lenient = fake_cfg.model_copy(update={"run": fake_cfg.run.model_copy(update={"max_failed_share": 1.0})})

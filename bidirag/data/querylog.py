@@ -26,7 +26,10 @@ class DeadLetter:
         self.count = 0
         self._fh: IO[str] | None = None
 
-    def add(self, source: str, line: int, reason: str, raw: Any) -> None:
+    def add(self, source: str, line: int, reason: str, raw: Any = "", record: dict | None = None) -> None:
+        """One dead letter. `record` (a readable record that could not be processed: a failed model call, a
+        timestamp outside any window) is kept whole, so the dead-letter file is itself a query log that
+        `read_log` replays; `raw` (an unreadable line) is kept as its first 500 characters, for reading."""
         self.count += 1
         if self.path is None:
             return
@@ -35,8 +38,9 @@ class DeadLetter:
             self._fh = self.path.open("a", encoding="utf-8")
         if isinstance(raw, bytes):
             raw = raw[:500].decode("utf-8", errors="backslashreplace")
-        self._fh.write(json.dumps({"source": source, "line": line, "reason": reason,
-                                   "raw": str(raw)[:500]}) + "\n")
+        entry = {"source": source, "line": line, "reason": reason}
+        entry.update({"record": record} if record is not None else {"raw": str(raw)[:500]})
+        self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._fh.flush()
 
     def close(self) -> None:
@@ -45,9 +49,18 @@ class DeadLetter:
             self._fh = None
 
 
+def _is_dead_letter(obj: dict) -> bool:
+    return "reason" in obj and "source" in obj and not any(k in obj for k in ("text", "query", "question"))
+
+
 def _check(obj: Any, max_chars: int) -> tuple[dict | None, str | None]:
     if not isinstance(obj, dict):
         return None, f"not a JSON object ({type(obj).__name__})"
+    if _is_dead_letter(obj):       # a line of a dead-letter file: its record is replayed, an unreadable line is not
+        if not isinstance(obj.get("record"), dict):
+            return None, (f"dead letter of an unreadable line ({obj['source']}:{obj.get('line')}: {obj['reason']}); "
+                          "only failed records can be replayed, fix the line in the original log")
+        obj = obj["record"]
     text = obj.get("text", obj.get("query", obj.get("question")))
     if text is None:
         return None, "missing field 'text'"
@@ -90,7 +103,7 @@ def _binary_kind(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
-def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Iterator[dict]:
+def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int, lines: bool) -> Iterator[dict]:
     gz = path.name.endswith(_GZ_SUFFIXES)
     with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
         lineno = 0
@@ -124,10 +137,12 @@ def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int) -> Itera
             if why:
                 dead.add(str(path), lineno, why, line)
                 continue
+            if lines:
+                rec["_line"] = lineno
             yield rec
 
 
-def _parquet(path: Path, dead: DeadLetter, max_chars: int) -> Iterator[dict]:
+def _parquet(path: Path, dead: DeadLetter, max_chars: int, lines: bool) -> Iterator[dict]:
     import pyarrow.parquet as pq
 
     try:
@@ -142,6 +157,8 @@ def _parquet(path: Path, dead: DeadLetter, max_chars: int) -> Iterator[dict]:
             if why:
                 dead.add(str(path), row, why, json.dumps(obj, default=str))
                 continue
+            if lines:
+                rec["_line"] = row
             yield rec
 
 
@@ -169,13 +186,14 @@ def check_log(path: str | Path) -> Path:
 
 
 def read_log(path: str | Path, dead: DeadLetter, max_chars: int = 2000,
-             max_line_bytes: int = 1_000_000) -> Iterator[dict]:
+             max_line_bytes: int = 1_000_000, lines: bool = False) -> Iterator[dict]:
     """Stream valid records of one log file; bad records go to `dead`. A file that cannot be a query log
-    raises QueryLogError here (`check_log`), before any record is read."""
+    raises QueryLogError here (`check_log`), before any record is read. `lines`: each record carries its line
+    (row) number as `_line`. A dead-letter file is a log too: its failed records are read back."""
     p = check_log(path)
     if p.suffix == ".parquet":
-        return _parquet(p, dead, max_chars)
-    return _jsonl(p, dead, max_chars, max_line_bytes)
+        return _parquet(p, dead, max_chars, lines)
+    return _jsonl(p, dead, max_chars, max_line_bytes, lines)
 
 
 def batched(it: Iterator[dict], size: int) -> Iterator[list[dict]]:

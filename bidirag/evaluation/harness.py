@@ -11,6 +11,7 @@ and sample std over seeds, and paired bootstrap intervals of each system minus s
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import time
@@ -45,6 +46,8 @@ SYSTEMS = {"standard": ("none", False), "naive": ("naive", False), "bidirectiona
            "writeback": ("none", True), "bidirectional+writeback": ("bidirectional", True)}
 PAIRED = ("f1", "answer_coverage", "answer_contains_gold")
 MEANS = ("coverage", "answer_coverage", "em", "f1", "answer_contains_gold")
+
+logger = logging.getLogger(__name__)
 
 
 def _with(cfg: Config, **sections) -> Config:
@@ -137,7 +140,7 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
 
 def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int], n_writeback: int = 200,
              n_test: int = 100, epochs: int = 1, dataset: str | None = None, split: str = "report",
-             progress: bool = True, log=print) -> dict:
+             progress: bool = True, log=logger.info) -> dict:
     check_args(systems, seeds)
     t_start = time.perf_counter()
     all_articles, desc = ds.load(dataset)

@@ -10,6 +10,7 @@ uses the same loop for timeouts and dead actors.
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from typing import Literal
 
 from bidirag.stages.base import Record, Stage, Status, check_aligned, check_writes, is_ok
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class RunStats:
@@ -25,6 +28,7 @@ class RunStats:
 
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    logged: set[tuple[str, str, str]] = field(default_factory=set)   # errors already logged at WARNING
 
     def merge(self, other: dict) -> None:
         for k, v in other.get("seconds", {}).items():
@@ -80,6 +84,17 @@ def retry_in_halves(batch: list[Record], run: Callable[[list[Record], bool], lis
     return out
 
 
+def _log_failure(stats: RunStats, stage: str, e: Exception, n: int) -> None:
+    """A stage's exception in this process's log (a Ray actor's reaches the driver's): each distinct error once
+    per runner (or actor) at WARNING, repeats at DEBUG, so an endpoint that is down does not log once per record."""
+    key = (stage, type(e).__name__, str(e)[:200])
+    level = logging.DEBUG if key in stats.logged else logging.WARNING
+    if len(stats.logged) < 10_000:
+        stats.logged.add(key)
+    logger.log(level, "stage %s failed on %d record(s): %s: %s (%s)", stage, n, type(e).__name__, e,
+               "retried in halves" if n > 1 else "the record fails; see its reason in the verdicts and dead letters")
+
+
 def apply_stage(stage: Stage, batch: list[Record], stats: RunStats | None = None) -> list[Record]:
     stats = stats if stats is not None else RunStats()
     t = time.perf_counter()
@@ -92,6 +107,7 @@ def apply_stage(stage: Stage, batch: list[Record], stats: RunStats | None = None
 
     def decide(e: Exception, part: list[Record], resent: bool) -> Decision:
         stats.errors[f"{stage.name}.errors"] += 1
+        _log_failure(stats, stage.name, e, len(part))
         if len(part) > 1:
             stats.errors[f"{stage.name}.retries"] += 1
         return "halve"

@@ -10,6 +10,10 @@ Before any actor starts, the runner checks that the actor pools fit the cluster 
 every stage's `num_cpus`/`num_gpus` x `pool_size` against `ray.cluster_resources()`, and each actor against
 the largest node. An actor that cannot fit would stay pending until `start_timeout_s`; this fails at once,
 with the numbers (`run.ray.check_resources: false` skips it on an autoscaling cluster).
+
+Actors' output reaches the driver's log (`log_to_driver=True`): each actor sends its stdout to its stderr and
+logs through `logging`, so an actor's warnings and errors (a failed batch's exception, a model that will not
+load) appear on the driver's stderr with the actor's pid, and never among the driver's results on stdout.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def ensure_ray(cfg: RayConfig):
     ray = _ray()
     if not ray.is_initialized():
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        kw = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        kw = dict(include_dashboard=False, log_to_driver=True, logging_level="ERROR")
         if cfg.address:
             ray.init(address=cfg.address, **kw)
         else:
@@ -111,8 +115,22 @@ class StageStartError(ConfigError):
 _CONFIG_ERRORS = (ConfigError, LabelOrderError, FileNotFoundError, ValueError)
 
 
+def _actor_output_to_stderr() -> None:
+    """In an actor process: stdout (Python and fd 1) to stderr, bidirag's logging on; Ray streams the actor's
+    stderr to the driver's stderr."""
+    import sys
+
+    from bidirag.output import setup_logging
+
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    setup_logging()
+
+
 class _StageActor:
     def __init__(self, stage: Stage) -> None:
+        _actor_output_to_stderr()
         self.stage = stage
         self.stats = RunStats()
         self.error: str | None = None

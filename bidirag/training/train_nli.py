@@ -10,6 +10,7 @@ run can be repeated exactly. The best checkpoint on a dev slice of the *training
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from bidirag.training.nli_data import LABELS, Pair, training_set
+
+logger = logging.getLogger(__name__)
 
 
 def base_encoder_dir() -> Path:
@@ -73,7 +76,7 @@ def _predict(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 6
 def train(out_dir: Path, minutes: float = 90.0, max_steps: int | None = None, batch_size: int = 32,
           lr: float = 6e-5, max_length: int = 256, seed: int = 13, eval_every: int = 500,
           threads: int = 2, init: Path | None = None, qa_repeat: int = 1, extra: bool = False, hard: bool = True,
-          log=print) -> dict:
+          log=logger.info) -> dict:
     """`init`: continue from an earlier bidirag NLI model (warm start) instead of the MiniLM base."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer

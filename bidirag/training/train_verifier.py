@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ import numpy as np
 from bidirag.models.nli import pair_probs
 from bidirag.models.verifier import p_correct, verifier_input
 from bidirag.paths import shipped_nli_dir
+
+logger = logging.getLogger(__name__)
 
 
 def load_rows(files: list[Path]) -> list[dict]:
@@ -65,7 +68,7 @@ def _scores(model, tok, rows, max_length, bs=32) -> np.ndarray:
 
 
 def train(files: list[Path], out_dir: Path, epochs: int = 4, lr: float = 3e-5, batch_size: int = 16,
-          max_length: int = 384, seed: int = 21, init: Path | None = None, log=print) -> dict:
+          max_length: int = 384, seed: int = 21, init: Path | None = None, log=logger.info) -> dict:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
