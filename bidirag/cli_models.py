@@ -68,8 +68,7 @@ def cmd_models_train_trust(args) -> int:
     if missing:
         raise FileNotFoundError(f"trust data not found: {', '.join(missing)}; make it with "
                                 "`python -m bidirag.training.verifier_data --out DIR`")
-    print(json.dumps(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2),
-                     indent=1))
+    emit(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2))
     return 0
 
 
@@ -136,6 +135,7 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--features", default="align,check,conf",
                     help="feature kinds: align (lexical), check (other checks' scores), conf (generator)")
     sp.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the standardised weights")
+    _json_flag(sp)
     sp.set_defaults(fn=cmd_models_train_trust)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")
     sp.add_argument("--model", default="models/nli")

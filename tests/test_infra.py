@@ -490,6 +490,8 @@ def test_ray_nli_label_mismatch_is_one_line_and_exit_2(ray_cluster, tmp_path, ca
                         "--set", "models.nli.backend=cross-encoder",
                         "--set", "models.nli.label_order=[entailment, contradiction, neutral]")
     assert main(args) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "stage 'validate' could not start on Ray: LabelOrderError" in err
-    assert "models.nli.label_order" in err
+    err = capsys.readouterr().err.strip()     # actors' own log lines reach stderr too (log_to_driver)
+    errors = [ln for ln in err.splitlines() if ln.startswith("bidirag: error:")]
+    assert len(errors) == 1 and "Traceback" not in err
+    assert "stage 'validate' could not start on Ray: LabelOrderError" in errors[0]
+    assert "models.nli.label_order" in errors[0]
