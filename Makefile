@@ -47,7 +47,7 @@ $(PREPARED): $(STAMP)
 $(DATA)/queries.jsonl: $(STAMP)
 	$(BIDIRAG) data fetch squad --out $(DATA) --queries $(DEMO_QUERIES)
 
-demo: prepare
+demo: prepare vllm
 	$(BIDIRAG) ingest $(DATA)/corpus.parquet
 	$(BIDIRAG) run --queries $(DATA)/queries.jsonl --run-name demo
 
