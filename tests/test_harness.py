@@ -78,6 +78,40 @@ def test_calibration_runs_on_the_calibrate_split_only(fake_cfg, tmp_path):
     by_id = {q.qid: q.title for a in arts for q in a.questions}
     used = {json.loads(x)["query_id"] for x in (tmp_path / "cal/seed-5/writeback.jsonl").read_text().splitlines()}
     assert used and not {by_id[q] for q in used} & reported
+    choice = json.loads((tmp_path / "cal/calibration-choice.json").read_text())
+    assert choice["split"] == "calibrate" and choice["check"] == "trust"       # the last gate of the defaults
+    assert choice["set"] == f"acceptance.trust_threshold={choice['threshold']}"
+
+
+def _sweep(rows):
+    return {"check": "trust", "answers": 100, "table": [
+        {"threshold": t, "accepted": n, "accept_rate": n / 100, "precision": p} for t, n, p in rows]}
+
+
+def test_choose_takes_the_lowest_threshold_that_reaches_the_target_and_writes_enough():
+    from bidirag.evaluation.calibrate import choose
+
+    res = choose(_sweep([(0.5, 60, 0.80), (0.6, 40, 0.91), (0.7, 20, 0.95), (0.8, 5, 1.0)]), 0.9, 0.1)
+    assert res["threshold"] == 0.6 and res["target_met"] and res["precision_95"][0] < 0.91 < res["precision_95"][1]
+    # 0.8 is perfect but writes 5% (< 10%): never chosen; the target unmet is said, not hidden
+    res = choose(_sweep([(0.5, 60, 0.70), (0.7, 20, 0.85), (0.8, 5, 1.0)]), 0.9, 0.1)
+    assert res["threshold"] == 0.7 and not res["target_met"]
+    with pytest.raises(ValueError, match="keeps 10%"):
+        choose(_sweep([(0.8, 5, 1.0)]), 0.9, 0.1)
+
+
+def test_default_thresholds_come_from_the_committed_calibrate_split_choice():
+    """The shipped default of the chosen check equals the choice recorded in the calibration file the default
+    config names, and that file was made on the calibrate split, never on the reported articles."""
+    from bidirag.config import load_config
+
+    cfg = load_config(ROOT / "configs/default.yaml")
+    assert cfg.acceptance.calibration, "configs/default.yaml must name the calibration its thresholds come from"
+    choice = json.loads((ROOT / cfg.acceptance.calibration).read_text())
+    assert choice["split"] == "calibrate"
+    field, value = choice["set"].removeprefix("acceptance.").split("=")
+    assert getattr(cfg.acceptance, field) == float(value)
+    assert choice["check"] in cfg.acceptance.checks
 
 
 def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
@@ -137,3 +171,28 @@ def test_bad_eval_input_exits_2_and_writes_nothing(tmp_path, capsys, args, msg):
 
 def test_eval_errors_are_eval_errors():
     assert issubclass(DatasetError, EvalError)
+
+
+def test_calibration_rescores_trust_with_the_current_model(fake_cfg, tmp_path):
+    """A retrained trust model is calibrated on the same answers: the sweep uses its scores, not the stored ones."""
+    from bidirag.checks.trust import load_model
+    from bidirag.config import load_config
+    from bidirag.evaluation.harness import _calibration
+
+    model = tmp_path / "trust.json"
+
+    def write_model(coef):
+        model.write_text(json.dumps({"features": ["check:grounding"], "mean": [0.0], "std": [1.0], "coef": [coef],
+                                     "intercept": 0.0}))
+        load_model.cache_clear()
+
+    write_model(4.0)
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", f"acceptance.trust_model={model}",
+        "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty, trust]"])
+    res = run_eval(cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=6, split="calibrate", **QUIET)
+    assert res["calibration"]["choice"]["check"] == "trust"
+    high = {r["threshold"]: r["accepted"] for r in res["calibration"]["trust"]["table"]}
+    write_model(-4.0)               # the opposite model: answers it trusted it now distrusts
+    low = {r["threshold"]: r["accepted"] for r in _calibration(cfg, tmp_path / "cal", [5], ["naive"])["trust"]["table"]}
+    assert high != low and high[0.6] > low[0.6]

@@ -42,7 +42,9 @@ def run_checks(ctx: checks.CheckContext, names: Sequence[str],
         c.request(ctx)
     ctx.run_nli()
     scores = {c.name: c.score(ctx) for c in plugins if not c.uses_scores}
-    ctx.scores = scores
+    # what later checks may read: these scores, and those a Screen stage computed before generation
+    earlier = set.intersection(*[set(r.get("pre_scores") or ()) for r in ctx.records]) if ctx.records else set()
+    ctx.scores = {**{n: [float(r["pre_scores"][n]) for r in ctx.records] for n in earlier}, **scores}
     for c in plugins:                       # checks that read the others' scores (trust) come last
         if c.uses_scores:
             scores[c.name] = c.score(ctx)
