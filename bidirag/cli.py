@@ -18,6 +18,7 @@ def _config(args):
 
     paths = args.config or ([DEFAULT_CONFIG] if Path(DEFAULT_CONFIG).exists() else [])
     extra = [f"run.runner={args.runner}"] if getattr(args, "runner", None) else []
+    extra += [f"run.base={json.dumps(args.base)}"] if getattr(args, "base", None) else []
     return load_config(*paths, overrides=list(args.set) + extra)
 
 
@@ -114,7 +115,8 @@ def cmd_promote(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="promote"):
-        print(json.dumps(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, table=args.table)))
+        print(json.dumps(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, units=args.units,
+                                     require=args.require)))
     return 0
 
 
@@ -123,8 +125,7 @@ def cmd_rollback(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="rollback"):
-        print(json.dumps(ops.rollback(_store(cfg), reason=args.reason, table=args.table,
-                                      restore_head=not args.tag_only)))
+        print(json.dumps(ops.rollback(_store(cfg), reason=args.reason, restore_head=not args.tag_only)))
     return 0
 
 
@@ -135,7 +136,8 @@ def cmd_gc(args) -> int:
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="gc"):
         st = _store(cfg)
-        for t in (CORPUS, EXPERIENCE):
+        for t in (CORPUS, EXPERIENCE, *(p for p in ("corpus_production", "knowledge_units_production")
+                                        if p in st._names())):
             print(json.dumps(ops.gc(st, args.keep, table=t)))
             print(json.dumps(st.ensure_indexes(t)))
     return 0
@@ -220,6 +222,13 @@ def cmd_snapshots(args) -> int:
     for m in store.manifests():
         print(f"epoch {m['epoch']}: corpus v{m['corpus_version']} (pinned v{m['pinned_version']}), "
               f"config {m['config_hash']}, input {m['input']}, counts {m['counts']}")
+    from bidirag.release import history
+
+    for r in history(store):
+        print(f"release-{r['release']} ({r['action']} {r['ref']}, {r['when']}, {r['who']}): corpus "
+              f"v{r['corpus_version']}, experience v{r['experience_version']}, units v{r['units_version']}; "
+              f"readers: corpus_production v{r['corpus_production_version']}, knowledge_units_production "
+              f"v{r['units_production_version']}; reason {r['reason']!r}")
     return 0
 
 
@@ -247,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--queries", required=True, help="query log (.jsonl or .parquet)")
     sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
     sp.add_argument("--runner", choices=["local", "ray", "beam"], help="override run.runner")
+    sp.add_argument("--base", help="build on this instead of production: head, production, or a corpus tag/version")
     sp.set_defaults(fn=cmd_run)
     sp = sub.add_parser("eval", help="compare systems on a SQuAD-format dataset (default: SQuAD rag_eval "
                                      "articles); writes eval.json/eval.md; resumable")
@@ -294,6 +304,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--since", help="ISO 8601 start of the time window (inclusive)")
     sp.add_argument("--until", help="ISO 8601 end of the time window (exclusive)")
     sp.add_argument("--epoch-size", type=int, default=500, help="queries per epoch")
+    sp.add_argument("--base", help="the first epoch builds on this instead of production: head, production, "
+                                   "or a corpus tag/version")
     sp.set_defaults(fn=cmd_replay)
     sp = sub.add_parser("diff", help="docs added/removed between two snapshots (versions or tags)")
     common(sp)
@@ -302,18 +314,20 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--table", default="corpus")
     sp.add_argument("--limit", type=int, default=None, help="at most this many rows per side")
     sp.set_defaults(fn=cmd_diff)
-    sp = sub.add_parser("promote", help="move the `production` tag to a snapshot")
+    sp = sub.add_parser("promote", help="release a corpus snapshot (and/or --units) to the production tables "
+                                        "readers open")
     common(sp)
-    sp.add_argument("ref")
+    sp.add_argument("ref", nargs="?", help="corpus tag or version (e.g. epoch-3, head); omit to release only --units")
+    sp.add_argument("--units", help="knowledge_units tag or version to release with it (default: unchanged)")
+    sp.add_argument("--require", action="append", default=[], metavar="min_FIGURE=N|max_FIGURE=N",
+                    help="refuse unless the epoch report's figure passes, e.g. min_written=10 (repeatable)")
     sp.add_argument("--reason", default="")
     sp.add_argument("--force", action="store_true", help="allow promoting a snapshot older than production")
-    sp.add_argument("--table", default="corpus")
     sp.set_defaults(fn=cmd_promote)
-    sp = sub.add_parser("rollback", help="go back to the previously promoted snapshot")
+    sp = sub.add_parser("rollback", help="go back to the previous release (corpus, critiques and units together)")
     common(sp)
     sp.add_argument("--reason", default="")
-    sp.add_argument("--table", default="corpus")
-    sp.add_argument("--tag-only", action="store_true", help="move the tag but leave the table head as is")
+    sp.add_argument("--tag-only", action="store_true", help="leave the work tables' heads as they are")
     sp.set_defaults(fn=cmd_rollback)
     sp = sub.add_parser("gc", help="compact and delete old versions (tagged versions are kept)")
     common(sp)
@@ -341,11 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.models.nli import LabelOrderError
     from bidirag.ops import OpsError
     from bidirag.store import StoreError
+    from bidirag.uri import LocationError
 
     try:
         return args.fn(args)
     except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError, StoreBusy,
-            FileNotFoundError, EvalError) as e:
+            FileNotFoundError, EvalError, LocationError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2
     except JobFailed as e:

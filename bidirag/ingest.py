@@ -12,6 +12,7 @@ from bidirag.lock import writer_lock
 from bidirag.stages.rag import load_embedder
 from bidirag.store import CORPUS, Store, now
 from bidirag.text import content_id, normalize
+from bidirag.uri import RemotePath, location
 
 
 class IngestError(RuntimeError):
@@ -24,11 +25,11 @@ def ingest(cfg: Config, corpus_path: str | Path, progress: bool = True) -> dict:
 
 
 def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
-    path = Path(corpus_path)
+    path = location(corpus_path, cfg.store.storage_options)
     if not path.exists():
         raise IngestError(f"corpus file not found: {path} (a Parquet file with a 'text' column; "
                           "`bidirag data fetch squad` makes one)")
-    table = pq.read_table(path)
+    table = pq.read_table(path.open("rb") if isinstance(path, RemotePath) else path)
     if "text" not in table.column_names:
         raise IngestError(f"{path} has no 'text' column (columns: {table.column_names})")
     texts = table.column("text").to_pylist()

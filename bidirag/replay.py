@@ -19,16 +19,24 @@ from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, is_log_file, read_log
 from bidirag.epoch import run_epoch
 from bidirag.store import Store
+from bidirag.uri import LocationError, RemotePath, is_remote, join, location
 
 
-def plan_files(spec: str | Path) -> list[Path]:
-    p = Path(spec)
-    if p.is_file():
-        return [p]
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir() if is_log_file(f) and f.is_file())
-    else:
-        files = sorted(Path(f) for f in glob.glob(str(spec)) if is_log_file(Path(f)))
+def plan_files(spec: str | Path, options: dict | None = None) -> list[Path | RemotePath]:
+    """The plan's files: a file, a folder's logs, or a glob (on an object store, a glob of names in one
+    folder, e.g. 's3://bucket/logs/2026-11-*.jsonl')."""
+    try:
+        p = location(spec, options)
+        if p.is_file():
+            return [p]
+        if p.is_dir():
+            files = sorted((f for f in p.iterdir() if is_log_file(f) and f.is_file()), key=str)
+        elif is_remote(str(spec)):
+            files = sorted((f for f in p.parent.glob(p.name) if is_log_file(f) and f.is_file()), key=str)
+        else:
+            files = sorted(Path(f) for f in glob.glob(str(spec)) if is_log_file(Path(f)))
+    except LocationError as e:
+        raise QueryLogError(f"query logs {e}") from None
     if not files:
         raise QueryLogError(f"no query logs found at {spec!r} (a .jsonl/.parquet file, a folder of them, "
                             "or a quoted glob such as 'logs/2026-11-*.jsonl')")
@@ -47,12 +55,12 @@ def parse_time(value) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def plan_id(files: list[Path], since, until, epoch_size: int) -> str:
+def plan_id(files: list[Path | RemotePath], since, until, epoch_size: int) -> str:
     key = [[str(f.resolve()), f.stat().st_size] for f in files] + [str(since), str(until), epoch_size]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
 
-def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, skipped: list) -> Iterator[dict]:
+def _records(files: list[Path | RemotePath], dead: DeadLetter, cfg: Config, since, until, skipped: list) -> Iterator[dict]:
     for f in files:
         for rec in read_log(f, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes):
             if since or until:
@@ -72,18 +80,19 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
     if (since and t_since is None) or (until and t_until is None):
         raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601, "
                             "e.g. 2026-11-21T00:00:00Z")
-    files = plan_files(log_spec)
-    pid = plan_id(files, t_since, t_until, epoch_size)
     store = Store.from_config(cfg.store, cfg.models.embedder.dim)
+    files = plan_files(log_spec, store.storage_options)
+    pid = plan_id(files, t_since, t_until, epoch_size)
     store.init()
     prefix = f"replay:{pid}:"
     done = {int(m["input"].split(":")[2].split()[0]) for m in store.manifests()
             if (m["input"] or "").startswith(prefix)}
-    run_dir = Path(cfg.run.runs_dir) / f"replay-{pid}"
+    run_dir = location(join(cfg.run.runs_dir, f"replay-{pid}"), store.storage_options)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "dead_letter.jsonl").unlink(missing_ok=True)   # rebuilt on every pass over the logs
     dead = DeadLetter(run_dir / "dead_letter.jsonl")
     skipped = [0]
+    chained = cfg.model_copy(update={"run": cfg.run.model_copy(update={"base": "head"})})
     reports, resumed = [], sorted(done)
     if done:
         log(f"replay {pid}: {len(done)} epoch(s) already committed, resuming after shard {max(done)}")
@@ -91,7 +100,9 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         if k in done:
             continue
         desc = f"{prefix}{k} " + ",".join(f.name for f in files)
-        rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
+        # the first shard starts from production (or run.base); later ones, and a resumed plan, continue the chain
+        ecfg = cfg if not (done or reports) else chained
+        rep = run_epoch(ecfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
                         input_desc=desc, dead=dead)
         reports.append(rep)
         if on_report is not None:
