@@ -168,7 +168,7 @@ class RemotePath:
         if self.scheme not in REMOTE_SCHEMES:
             raise LocationError(f"unsupported URI scheme {scheme!r} in {uri}; use a local path, s3://, gs:// or az://")
         self._rest = rest.strip("/")
-        self.options = dict(options or {})
+        self.options = expand_options(options)
 
     # ---- names ----
     def __str__(self) -> str:

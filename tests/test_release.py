@@ -161,3 +161,27 @@ def test_gates_refuse_with_the_reason_and_write_nothing(seeded, tmp_path, capsys
     out = json.loads(capsys.readouterr().out)
     assert out["figures"] and json.loads(out["figures"])["min_written"]["value"] == rep["written"]
     assert main(["snapshots", *args]) == 0 and "release-2 (promote epoch-1" in capsys.readouterr().out
+
+
+def test_readme_reader_snippet(seeded, query_log, ray_cluster):
+    """The README's reader block, run as written: before and after the epoch is promoted."""
+    from tests.conftest import ROOT
+
+    cfg = seeded
+    rep = run_epoch(cfg, query_log, run_name="e1", progress=False)
+    epoch1 = {r["doc_id"] for r in _store(cfg).table(CORPUS).to_arrow().to_pylist() if r["epoch"] == 1}
+    assert rep["written"] == len(epoch1) >= 1
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python", readme.index("Reading the production snapshot"))
+    code = readme[start + len("```python"):readme.index("```", start + 3)]
+    assert '"runs/store"' in code
+    code = compile(code.replace('"runs/store"', repr(cfg.store.uri)), "README.md", "exec")
+    for promoted in (False, True):
+        if promoted:
+            release.promote(_store(cfg), "epoch-1")
+        ns = {"query_vector": [0.1] * 384}
+        exec(code, ns)
+        seen = {r["doc_id"] for r in ns["ds"].take_all()}
+        assert ns["hits"] and {h["doc_id"] for h in ns["hits"]} <= seen
+        assert (epoch1 <= seen) == promoted and (epoch1 & seen == set()) == (not promoted)
+        assert len(seen) == 5 + promoted * len(epoch1) and ns["pinned"].count() == 5     # release-1 = the seed
