@@ -218,8 +218,9 @@ class StoreConfig(_Strict):
     storage_options: dict[str, str | bool | int] = Field(
         default_factory=dict, description="Object-store options passed to LanceDB and used for files at URIs "
                                           "(query logs, run folders), e.g. {aws_endpoint: http://127.0.0.1:9000, "
-                                          "allow_http: true, aws_region: us-east-1}. Values like ${AWS_SECRET_ACCESS_KEY} "
-                                          "are read from the environment; credentials may also come from the usual "
+                                          "allow_http: true, aws_region: us-east-1}. Values like "
+                                          "${AWS_SECRET_ACCESS_KEY} are read from the environment; credentials may "
+                                          "also come from the usual "
                                           "AWS_* variables alone.")
     lock: bool = Field(True, description="Refuse a second concurrent writer on a local store (advisory lock).")
 

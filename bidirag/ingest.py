@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from bidirag import release
 from bidirag.config import Config
 from bidirag.lock import writer_lock
 from bidirag.stages.rag import load_embedder
@@ -43,6 +44,7 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
         seen.setdefault(content_id(t), (normalize(t), s))
     emb = load_embedder(cfg)
     store = Store.from_config(cfg.store, emb.dim)
+    based = release.prepare_base(store, cfg.run.base)     # build on production, not on an unreviewed head
     tbl = store.table(CORPUS)
     ids = list(seen)
     present = store.existing_ids(tbl, ids) if tbl.count_rows() else set()
@@ -58,6 +60,11 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
                          "created_at": now()})
     inserted, version = store.insert_new(CORPUS, rows)
     idx = store.ensure_indexes(CORPUS)
-    return {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
-            "inserted": inserted, "skipped_empty": skipped, "version": idx.get("version", version),
-            "index_actions": idx["actions"]}
+    out = {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
+           "inserted": inserted, "skipped_empty": skipped, "version": idx.get("version", version),
+           "index_actions": idx["actions"]}
+    if inserted and based is not None:
+        # seed documents are the operator's own input, added on top of production: release them at once
+        # (without this, the next job would reset the head to production and leave them out)
+        out["released"] = f"release-{release.promote(store, 'head', reason=f'ingest of {path}')['release']}"
+    return out

@@ -66,7 +66,8 @@ def resolve(tbl, ref: str | int) -> int:
         return v
     tags = tbl.tags.list()
     if ref not in tags:
-        raise ReleaseError(f"unknown tag {ref!r} of table {tbl.name!r}; known tags: {', '.join(sorted(tags)) or 'none'}")
+        known = ", ".join(sorted(tags)) or "none"
+        raise ReleaseError(f"unknown tag {ref!r} of table {tbl.name!r}; known tags: {known}")
     return int(tags[ref]["version"])
 
 
@@ -201,6 +202,10 @@ def reset_to(store: Store, target: dict[str, int]) -> dict[str, int]:
     heads = {}
     for name, v in target.items():
         tbl = store.table(name)
+        if v not in {x["version"] for x in tbl.list_versions()}:
+            raise ReleaseError(f"{name} v{v} of the production release no longer exists (the table was dropped or "
+                               "cleaned up); promote a new release (e.g. `bidirag promote --units head`) or build on "
+                               "the head (--base head)")
         if not _same_content(store, name, v, int(tbl.version)):
             tbl.restore(v)
             tbl = store.table(name)

@@ -48,15 +48,11 @@ def expand_options(options: dict | None, where: str = "store.storage_options") -
     out: dict[str, str] = {}
     for k, v in (options or {}).items():
         v = str(v).lower() if isinstance(v, bool) else str(v)
-
-        def env(m: re.Match) -> str:
-            name = m.group(1)
+        for name in _ENV.findall(v):
             if name not in os.environ:
                 raise LocationError(f"{where}.{k} refers to ${{{name}}}, which is not set in the environment; "
                                     f"export {name}=... (or put the value in {where}.{k})")
-            return os.environ[name]
-
-        out[str(k).lower()] = _ENV.sub(env, v)
+        out[str(k).lower()] = _ENV.sub(lambda m: os.environ[m.group(1)], v)
     return out
 
 

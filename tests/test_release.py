@@ -92,8 +92,7 @@ def test_replay_chains_its_shards_after_starting_from_production(seeded, query_l
     topics = ["Mars", "Jupiter", "Saturn"]
     pq.write_table(pa.table({"text": [f"{t} is a planet of the Solar System. It has been visited by probes."
                                       for t in topics]}), more)
-    ingest(cfg, more, progress=False)
-    release.promote(_store(cfg), "head", reason="more seed docs")
+    assert ingest(cfg, more, progress=False)["released"] == "release-2"
     query_log = write_log(tmp_path / "planets.jsonl", [{"query_id": t, "text": f"Which planet is {t}?"}
                                                        for t in topics])
     rejected = run_epoch(cfg, query_log, run_name="rejected", progress=False)
@@ -185,3 +184,22 @@ def test_readme_reader_snippet(seeded, query_log, ray_cluster):
         assert ns["hits"] and {h["doc_id"] for h in ns["hits"]} <= seen
         assert (epoch1 <= seen) == promoted and (epoch1 & seen == set()) == (not promoted)
         assert len(seen) == 5 + promoted * len(epoch1) and ns["pinned"].count() == 5     # release-1 = the seed
+
+
+def test_ingest_builds_on_production_and_releases_the_new_seed_docs(seeded, query_log, tmp_path):
+    cfg = seeded
+    st = _store(cfg)
+    rejected = run_epoch(cfg, query_log, run_name="e1", progress=False)
+    assert rejected["written"] >= 1
+    more = tmp_path / "more.parquet"
+    pq.write_table(pa.table({"text": ["Mars is the fourth planet from the Sun."]}), more)
+    res = ingest(cfg, more, progress=False)
+    assert res["inserted"] == 1 and res["released"] == "release-2"
+    prod = lancedb.connect(cfg.store.uri).open_table("corpus_production")
+    assert prod.count_rows() == 6 and set(_origins(prod)) == {"seed"}
+    assert set(_origins(st.table(CORPUS))) == {"seed"}            # the rejected epoch is not under the new docs
+    nxt = run_epoch(cfg, query_log, run_name="e2", progress=False)
+    assert st.table(CORPUS).count_rows() == 6 + nxt["written"]      # the next epoch keeps them
+    with pytest.raises(release.ReleaseError, match="older than production"):
+        release.promote(st, "epoch-1")                               # would drop the new seed docs
+    assert ingest(cfg, more, progress=False)["inserted"] == 0 and len(release.releases(st)) == 2

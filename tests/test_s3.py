@@ -87,7 +87,7 @@ def _config(tmp_path, s3, store=f"s3://{BUCKET}/store", runs=f"s3://{BUCKET}/run
     p.write_text(json.dumps({
         "store": {"uri": store, "storage_options": {
             "aws_endpoint": endpoint or s3["endpoint"], "allow_http": True, "aws_region": "us-east-1",
-            "aws_access_key_id": "${%s}" % KEY_ENV, "aws_secret_access_key": "${%s}" % SECRET_ENV}},
+            "aws_access_key_id": f"${{{KEY_ENV}}}", "aws_secret_access_key": f"${{{SECRET_ENV}}}"}},
         "run": {"runs_dir": runs}}))
     return str(p)
 
