@@ -55,7 +55,7 @@ def parse_time(value) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def plan_id(files: list[Path | RemotePath], since, until, epoch_size: int) -> str:
+def plan_id(files: list[Path], since, until, epoch_size: int) -> str:
     key = [[str(f.resolve()), f.stat().st_size] for f in files] + [str(since), str(until), epoch_size]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
