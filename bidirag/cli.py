@@ -355,12 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     from bidirag.models.nli import LabelOrderError
     from bidirag.ops import OpsError
     from bidirag.store import StoreError
-    from bidirag.uri import LocationError
 
     try:
         return args.fn(args)
     except (ConfigError, QueryLogError, IngestError, StoreError, LabelOrderError, OpsError, StoreBusy,
-            FileNotFoundError, EvalError, LocationError) as e:
+            FileNotFoundError, EvalError) as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 2
     except JobFailed as e:

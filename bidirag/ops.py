@@ -38,14 +38,15 @@ def resolve(tbl, ref: str | int) -> int:
     return int(tags[ref]["version"])
 
 
-def _dataset(store: Store, table: str, version: int):
-    return store.dataset(table, version)
+def _dataset(tbl, version: int):
+    """The Lance dataset of a table at a version, opened with the table's own storage options (object stores)."""
+    return tbl.to_lance().checkout_version(version)
 
 
 def diff(store: Store, ref_from: str | int, ref_to: str | int, table: str = CORPUS, limit: int | None = None) -> dict:
     tbl = store.table(table)
     a, b = resolve(tbl, ref_from), resolve(tbl, ref_to)
-    da, db = _dataset(store, table, a), _dataset(store, table, b)
+    da, db = _dataset(tbl, a), _dataset(tbl, b)
     keys_a = da.to_table(columns=["doc_id"]).column("doc_id")
     keys_b = db.to_table(columns=["doc_id"]).column("doc_id")
     cols = [c for c in PROVENANCE if c in db.schema.names]

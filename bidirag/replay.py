@@ -60,8 +60,7 @@ def plan_id(files: list[Path], since, until, epoch_size: int) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
 
-def _records(files: list[Path | RemotePath], dead: DeadLetter, cfg: Config, since, until,
-             skipped: list) -> Iterator[dict]:
+def _records(files: list[Path], dead: DeadLetter, cfg: Config, since, until, skipped: list) -> Iterator[dict]:
     for f in files:
         for rec in read_log(f, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes):
             if since or until:

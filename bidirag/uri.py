@@ -21,13 +21,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from bidirag.store import StoreError
+
 REMOTE_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure",
                   "abfss": "azure"}
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class LocationError(RuntimeError):
-    """An object-store location that cannot be used: the message names the problem and the fix."""
+class LocationError(StoreError):
+    """An object-store location that cannot be used: the message names the problem and the fix (a StoreError,
+    so every command reports it as bad input, exit 2)."""
 
 
 def scheme_of(uri: str | os.PathLike) -> str | None:

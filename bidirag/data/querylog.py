@@ -175,7 +175,7 @@ def check_log(path: str | Path | RemotePath) -> Path | RemotePath:
     return p
 
 
-def read_log(path: str | Path | RemotePath, dead: DeadLetter, max_chars: int = 2000,
+def read_log(path: str | Path, dead: DeadLetter, max_chars: int = 2000,
              max_line_bytes: int = 1_000_000) -> Iterator[dict]:
     """Stream valid records of one log file; bad records go to `dead`. A file that cannot be a query log
     raises QueryLogError here (`check_log`), before any record is read."""
