@@ -24,7 +24,7 @@ from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, check_log, read_log
 from bidirag.lock import writer_lock
 from bidirag.pipeline import Pipeline
-from bidirag.release import manifest_figures, prepare_base
+from bidirag.release import job_base, manifest_figures, prepare_base
 from bidirag.runners import make_runner
 from bidirag.stages.base import Status
 from bidirag.store import Store
@@ -93,7 +93,7 @@ def run_job(cfg: Config, spec: JobSpec, source: str | Path | Iterable[dict], run
     location(cfg.run.runs_dir, store.storage_options).mkdir(parents=True, exist_ok=True)   # reachable?
     with writer_lock(cfg.store.uri, cfg.store.lock, what=f"{spec.what} over {input_desc or source}"):
         store.init()
-        prepare_base(store, cfg.run.base)      # build on production (or run.base), never on a rejected head
+        prepare_base(store, job_base(store, cfg.run.base, input_desc))   # production (or run.base), not a rejected head
         st = _start(cfg, spec, store, source, run_name, input_desc)
         dead, owned = _dead_letter(st, source, dead)
         records = _records(cfg, spec, st, source, dead)

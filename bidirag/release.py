@@ -236,6 +236,16 @@ def base_versions(store: Store, base: str | None) -> dict[str, int] | None:
     return out
 
 
+def job_base(store: Store, base: str | None, input_desc: str | None) -> str | None:
+    """`run.base`, except for a replay shard (`input_desc` "replay:<plan>:<k> ...") after a committed shard of the
+    same plan: that continues the plan's chain ('head'). So a replay starts from production (or run.base), and its
+    later shards, also after a resume, build on the earlier ones."""
+    if not input_desc or not input_desc.startswith("replay:"):
+        return base
+    plan = ":".join(input_desc.split(":")[:2]) + ":"
+    return "head" if any((m["input"] or "").startswith(plan) for m in store.manifests()) else base
+
+
 def prepare_base(store: Store, base: str | None) -> dict[str, int] | None:
     """Called by the driver under the writer lock, before a job pins its snapshots."""
     target = base_versions(store, base)

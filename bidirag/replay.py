@@ -92,7 +92,6 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
     (run_dir / "dead_letter.jsonl").unlink(missing_ok=True)   # rebuilt on every pass over the logs
     dead = DeadLetter(run_dir / "dead_letter.jsonl")
     skipped = [0]
-    chained = cfg.model_copy(update={"run": cfg.run.model_copy(update={"base": "head"})})
     reports, resumed = [], sorted(done)
     if done:
         log(f"replay {pid}: {len(done)} epoch(s) already committed, resuming after shard {max(done)}")
@@ -100,9 +99,7 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
         if k in done:
             continue
         desc = f"{prefix}{k} " + ",".join(f.name for f in files)
-        # the first shard starts from production (or run.base); later ones, and a resumed plan, continue the chain
-        ecfg = cfg if not (done or reports) else chained
-        rep = run_epoch(ecfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
+        rep = run_epoch(cfg, batch, run_name=f"replay-{pid}", progress=progress, spec=spec,
                         input_desc=desc, dead=dead)
         reports.append(rep)
         if on_report is not None:
