@@ -23,6 +23,7 @@ def _config(args):
 
     paths = args.config or ([DEFAULT_CONFIG] if Path(DEFAULT_CONFIG).exists() else [])
     extra = [f"run.runner={args.runner}"] if getattr(args, "runner", None) else []
+    extra += [f"run.base={json.dumps(args.base)}"] if getattr(args, "base", None) else []
     return load_config(*paths, overrides=list(args.set) + extra)
 
 
@@ -115,7 +116,8 @@ def cmd_promote(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="promote"):
-        emit(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, table=args.table), indent=None)
+        emit(ops.promote(_store(cfg), args.ref, reason=args.reason, force=args.force, units=args.units,
+                         require=args.require), indent=None)
     return 0
 
 
@@ -124,8 +126,7 @@ def cmd_rollback(args) -> int:
 
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="rollback"):
-        emit(ops.rollback(_store(cfg), reason=args.reason, table=args.table, restore_head=not args.tag_only),
-             indent=None)
+        emit(ops.rollback(_store(cfg), reason=args.reason, restore_head=not args.tag_only), indent=None)
     return 0
 
 
@@ -136,7 +137,9 @@ def cmd_gc(args) -> int:
     cfg = _config(args)
     with writer_lock(cfg.store.uri, cfg.store.lock, what="gc"):
         st = _store(cfg)
-        res = {t: {"gc": ops.gc(st, args.keep, table=t), "indexes": st.ensure_indexes(t)} for t in (CORPUS, EXPERIENCE)}
+        tables = (CORPUS, EXPERIENCE, *(p for p in ("corpus_production", "knowledge_units_production")
+                                        if p in st._names()))
+        res = {t: {"gc": ops.gc(st, args.keep, table=t), "indexes": st.ensure_indexes(t)} for t in tables}
     _emit_per_table(res, args.json)
     return 0
 
@@ -234,6 +237,13 @@ def cmd_snapshots(args) -> int:
     for m in store.manifests():
         emit(f"epoch {m['epoch']}: corpus v{m['corpus_version']} (pinned v{m['pinned_version']}), "
              f"config {m['config_hash']}, input {m['input']}, counts {m['counts']}", False)
+    from bidirag.release import history
+
+    for r in history(store):
+        emit(f"release-{r['release']} ({r['action']} {r['ref']}, {r['when']}, {r['who']}): corpus "
+             f"v{r['corpus_version']}, experience v{r['experience_version']}, units v{r['units_version']}; "
+             f"readers: corpus_production v{r['corpus_production_version']}, knowledge_units_production "
+             f"v{r['units_production_version']}; reason {r['reason']!r}", False)
     return 0
 
 
@@ -263,6 +273,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--queries", required=True, help="query log (.jsonl or .parquet)")
     sp.add_argument("--run-name", help="name of the run folder under run.runs_dir")
     sp.add_argument("--runner", choices=["local", "ray", "beam"], help="override run.runner")
+    sp.add_argument("--base", help="build on this instead of production: head, production, or a corpus tag/version")
     sp.set_defaults(fn=cmd_run)
     sp = sub.add_parser("eval", help="compare systems on a SQuAD-format dataset (default: SQuAD rag_eval "
                                      "articles); writes eval.json/eval.md; resumable")
@@ -312,6 +323,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--date", help="logical date YYYY-MM-DD: replay that UTC day (instead of --since/--until); "
                                    "re-running a date resumes or does nothing")
     sp.add_argument("--epoch-size", type=int, default=500, help="queries per epoch")
+    sp.add_argument("--base", help="the first epoch builds on this instead of production: head, production, "
+                                   "or a corpus tag/version")
     sp.set_defaults(fn=cmd_replay)
     sp = sub.add_parser("diff", help="docs added/removed between two snapshots (versions or tags)")
     common(sp)
@@ -320,18 +333,20 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--table", default="corpus")
     sp.add_argument("--limit", type=int, default=None, help="at most this many rows per side")
     sp.set_defaults(fn=cmd_diff)
-    sp = sub.add_parser("promote", help="move the `production` tag to a snapshot")
+    sp = sub.add_parser("promote", help="release a corpus snapshot (and/or --units) to the production tables "
+                                        "readers open")
     common(sp)
-    sp.add_argument("ref")
+    sp.add_argument("ref", nargs="?", help="corpus tag or version (e.g. epoch-3, head); omit to release only --units")
+    sp.add_argument("--units", help="knowledge_units tag or version to release with it (default: unchanged)")
+    sp.add_argument("--require", action="append", default=[], metavar="min_FIGURE=N|max_FIGURE=N",
+                    help="refuse unless the epoch report's figure passes, e.g. min_written=10 (repeatable)")
     sp.add_argument("--reason", default="")
     sp.add_argument("--force", action="store_true", help="allow promoting a snapshot older than production")
-    sp.add_argument("--table", default="corpus")
     sp.set_defaults(fn=cmd_promote)
-    sp = sub.add_parser("rollback", help="go back to the previously promoted snapshot")
+    sp = sub.add_parser("rollback", help="go back to the previous release (corpus, critiques and units together)")
     common(sp)
     sp.add_argument("--reason", default="")
-    sp.add_argument("--table", default="corpus")
-    sp.add_argument("--tag-only", action="store_true", help="move the tag but leave the table head as is")
+    sp.add_argument("--tag-only", action="store_true", help="leave the work tables' heads as they are")
     sp.set_defaults(fn=cmd_rollback)
     sp = sub.add_parser("gc", help="compact and delete old versions (tagged versions are kept)")
     common(sp)

@@ -220,8 +220,26 @@ class InputConfig(_Strict):
 
 
 class StoreConfig(_Strict):
-    uri: str = Field("runs/store", description="LanceDB directory.")
+    uri: str = Field("runs/store", description="LanceDB location: a local directory, or s3://bucket/path, "
+                                               "gs://bucket/path, az://container/path.")
+    storage_options: dict[str, str | bool | int] = Field(
+        default_factory=dict, description="Object-store options passed to LanceDB and used for files at URIs "
+                                          "(query logs, run folders), e.g. {aws_endpoint: http://127.0.0.1:9000, "
+                                          "allow_http: true, aws_region: us-east-1}. Values like "
+                                          "${AWS_SECRET_ACCESS_KEY} are read from the environment; credentials may "
+                                          "also come from the usual "
+                                          "AWS_* variables alone.")
     lock: bool = Field(True, description="Refuse a second concurrent writer on a local store (advisory lock).")
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, uri: str) -> str:
+        from bidirag.uri import REMOTE_SCHEMES, scheme_of
+
+        sch = scheme_of(uri)
+        if sch not in (None, "file", *REMOTE_SCHEMES):
+            raise ValueError(f"unsupported URI scheme {sch!r}; use a local path, s3://, gs:// or az://")
+        return uri
     ann_index: Literal["IVF_FLAT", "IVF_PQ", "IVF_HNSW_SQ", "none"] = Field(
         "IVF_FLAT", description="Vector index built by `bidirag index` / ingest / gc once a table has "
                                 "ann_min_rows rows; below that, exact (flat) search is fast enough. IVF_FLAT "
@@ -260,7 +278,14 @@ class BeamConfig(_Strict):
 
 
 class RunConfig(_Strict):
-    runs_dir: str = Field("runs", description="Where epoch reports, verdicts and dead letters go.")
+    runs_dir: str = Field("runs", description="Where epoch reports, verdicts and dead letters go: a local "
+                                              "directory or an object-store URI (s3://bucket/runs; reached with "
+                                              "store.storage_options).")
+    base: str | None = Field(None, description="What a job builds on: None = the production release if one was "
+                                               "promoted, else the table head; 'head' = the head as it is "
+                                               "(unreviewed epochs included); 'production'; or a corpus tag or "
+                                               "version (e.g. epoch-3). The tables are reset to it (a new version) "
+                                               "before the job pins its snapshots. `bidirag run --base`.")
     batch_size: int = Field(32, ge=1, le=100_000, description="Records per batch through the pipeline.")
     max_failed_share: float = Field(0.5, ge=0, le=1, description="A job whose share of failed records (a model "
                                                                  "or endpoint error, not a rejection) exceeds "

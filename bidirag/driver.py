@@ -24,9 +24,11 @@ from bidirag.config import Config
 from bidirag.data.querylog import DeadLetter, QueryLogError, batched, check_log, read_log
 from bidirag.lock import writer_lock
 from bidirag.pipeline import Pipeline
+from bidirag.release import job_base, manifest_figures, prepare_base
 from bidirag.runners import make_runner
 from bidirag.stages.base import Status
 from bidirag.store import Store
+from bidirag.uri import RemotePath, join, location
 
 
 class JobFailed(RuntimeError):
@@ -44,7 +46,7 @@ class JobState:
     cfg: Config
     n: int
     run_name: str
-    run_dir: Path
+    run_dir: Path | RemotePath
     input_desc: str
     pins: dict[str, int | None]
     counts: Counter = field(default_factory=Counter)
@@ -84,11 +86,14 @@ def run_job(cfg: Config, spec: JobSpec, source: str | Path | Iterable[dict], run
             progress: bool = True, input_desc: str | None = None, dead: DeadLetter | None = None) -> dict:
     """Run one job and commit it. `source` is a log file, or already-read records (`dead` counts bad ones)."""
     t0 = time.perf_counter()
-    if isinstance(source, str | Path):
+    store = Store.from_config(cfg.store, cfg.models.embedder.dim)
+    if _is_file(source):
+        source = location(source, store.storage_options)
         check_log(source)            # a wrong file fails now, not after the models have loaded
+    location(cfg.run.runs_dir, store.storage_options).mkdir(parents=True, exist_ok=True)   # reachable?
     with writer_lock(cfg.store.uri, cfg.store.lock, what=f"{spec.what} over {input_desc or source}"):
-        store = Store.from_config(cfg.store, cfg.models.embedder.dim)
         store.init()
+        prepare_base(store, job_base(store, cfg.run.base, input_desc))   # production (or run.base), not a rejected head
         st = _start(cfg, spec, store, source, run_name, input_desc)
         dead, owned = _dead_letter(st, source, dead)
         records = _records(cfg, spec, st, source, dead)
@@ -110,21 +115,25 @@ def _start(cfg: Config, spec: JobSpec, store: Store, source, run_name: str | Non
     n = store.next_epoch(spec.kind)
     pins = spec.pins(store, n, cfg)            # a crashed attempt of this job may have committed: same pins
     run_name = run_name or time.strftime(f"{spec.run_prefix}-%Y%m%d-%H%M%S")
-    run_dir = Path(cfg.run.runs_dir) / run_name / f"{spec.kind}-{n}"
+    run_dir = location(join(cfg.run.runs_dir, run_name, f"{spec.kind}-{n}"), store.storage_options)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=1) + "\n")
-    desc = input_desc or (str(source) if isinstance(source, str | Path) else "records")
+    desc = input_desc or (str(source) if _is_file(source) else "records")
     return JobState(cfg, n, run_name, run_dir, desc, pins)
 
 
+def _is_file(source) -> bool:
+    return isinstance(source, str | Path | RemotePath)
+
+
 def _dead_letter(st: JobState, source, dead: DeadLetter | None) -> tuple[DeadLetter, bool]:
-    if isinstance(source, str | Path):
+    if _is_file(source):
         return DeadLetter(st.run_dir / "dead_letter.jsonl"), True
     return dead or DeadLetter(None), False
 
 
 def _records(cfg: Config, spec: JobSpec, st: JobState, source, dead: DeadLetter) -> Iterator[dict]:
-    if isinstance(source, str | Path):
+    if _is_file(source):
         it = read_log(source, dead, cfg.input.max_query_chars, cfg.input.max_line_bytes)
     else:
         it = iter(source)
@@ -213,6 +222,7 @@ def _finish(spec: JobSpec, store: Store, st: JobState, runner, t0: float) -> dic
     report["wall_seconds"] = round(time.perf_counter() - t0, 2)
     report["report_dir"] = str(st.run_dir)
     counts = {k: report[k] for k in ("records", "dead_lettered", "failed", "deduplicated", "written")}
+    counts.update(manifest_figures(report))    # every report number: what `promote --require` checks
     others = [t.table for t in spec.targets[1:]]
     store.record_manifest(st.n, st.versions[main], st.pins.get("corpus") or -1,
                           st.versions[others[0]] if others else -1, st.cfg.digest(), st.input_desc,

@@ -10,6 +10,7 @@ from pathlib import Path
 from bidirag import checks, ops
 from bidirag.stages.base import Status
 from bidirag.store import CORPUS, Store
+from bidirag.uri import location
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -133,7 +134,7 @@ config {_e(report['config_hash'])} · {report['wall_seconds']:.1f} s wall</p>
 def write_epoch_html(store: Store, report: dict, acceptance, top: int = 20) -> Path:
     """Render `report.html` beside a committed epoch's report.json (called after the commit, by the CLI)."""
     thresholds = checks.thresholds(acceptance)
-    run_dir = Path(report["report_dir"])
+    run_dir = location(report["report_dir"], store.storage_options)
     vpath = run_dir / "verdicts.jsonl"
     verdicts = [json.loads(x) for x in vpath.read_text().splitlines()] if vpath.exists() else []
     added = []

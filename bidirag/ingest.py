@@ -7,11 +7,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from bidirag import release
 from bidirag.config import Config
 from bidirag.lock import writer_lock
 from bidirag.stages.rag import load_embedder
 from bidirag.store import CORPUS, Store, now
 from bidirag.text import content_id, normalize
+from bidirag.uri import RemotePath, location
 
 
 class IngestError(RuntimeError):
@@ -24,11 +26,11 @@ def ingest(cfg: Config, corpus_path: str | Path, progress: bool = True) -> dict:
 
 
 def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
-    path = Path(corpus_path)
+    path = location(corpus_path, cfg.store.storage_options)
     if not path.exists():
         raise IngestError(f"corpus file not found: {path} (a Parquet file with a 'text' column; "
                           "`bidirag data fetch squad` makes one)")
-    table = pq.read_table(path)
+    table = pq.read_table(path.open("rb") if isinstance(path, RemotePath) else path)
     if "text" not in table.column_names:
         raise IngestError(f"{path} has no 'text' column (columns: {table.column_names})")
     texts = table.column("text").to_pylist()
@@ -42,6 +44,7 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
         seen.setdefault(content_id(t), (normalize(t), s))
     emb = load_embedder(cfg)
     store = Store.from_config(cfg.store, emb.dim)
+    based = release.prepare_base(store, cfg.run.base)     # build on production, not on an unreviewed head
     tbl = store.table(CORPUS)
     ids = list(seen)
     present = store.existing_ids(tbl, ids) if tbl.count_rows() else set()
@@ -57,6 +60,11 @@ def _ingest(cfg: Config, corpus_path: str | Path, progress: bool) -> dict:
                          "created_at": now()})
     inserted, version = store.insert_new(CORPUS, rows)
     idx = store.ensure_indexes(CORPUS)
-    return {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
-            "inserted": inserted, "skipped_empty": skipped, "version": idx.get("version", version),
-            "index_actions": idx["actions"]}
+    out = {"rows_in_file": len(texts), "unique": len(ids), "already_present": len(present),
+           "inserted": inserted, "skipped_empty": skipped, "version": idx.get("version", version),
+           "index_actions": idx["actions"]}
+    if inserted and based is not None:
+        # seed documents are the operator's own input, added on top of production: release them at once
+        # (without this, the next job would reset the head to production and leave them out)
+        out["released"] = f"release-{release.promote(store, 'head', reason=f'ingest of {path}')['release']}"
+    return out

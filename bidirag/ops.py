@@ -1,4 +1,4 @@
-"""Operator actions on a store: diff snapshots, promote, rollback, garbage-collect.
+"""Operator actions on a store: diff snapshots, promote, rollback (bidirag/release.py), garbage-collect.
 
 diff is by key: only the `doc_id` column of each version is read, compared with Arrow compute (no Python
 sets of the whole table), and just the added/removed rows are fetched by position, without vectors.
@@ -7,19 +7,14 @@ sets of the whole table), and just the added/removed rows are fetched by positio
 
 from __future__ import annotations
 
-import getpass
-import json
-import time
-from pathlib import Path
-
 import pyarrow.compute as pc
 
+from bidirag import release
 from bidirag.store import CORPUS, Store
 
-PRODUCTION = "production"
+PRODUCTION = release.PRODUCTION
 PROVENANCE = ("doc_id", "text", "origin", "epoch", "query_id", "query", "source", "source_doc_ids",
               "grounding", "attribution", "novelty", "model_ids", "config_hash", "created_at")
-HISTORY = "promotions.jsonl"
 
 
 class OpsError(RuntimeError):
@@ -27,7 +22,9 @@ class OpsError(RuntimeError):
 
 
 def resolve(tbl, ref: str | int) -> int:
-    """A version number or a tag name -> version number, with a clear error."""
+    """A version number, a tag name or `head` -> version number, with a clear error."""
+    if str(ref) == "head":
+        return int(tbl.version)
     versions = {v["version"] for v in tbl.list_versions()}
     if isinstance(ref, int) or str(ref).isdigit():
         v = int(ref)
@@ -42,9 +39,8 @@ def resolve(tbl, ref: str | int) -> int:
 
 
 def _dataset(tbl, version: int):
-    import lance
-
-    return lance.dataset(tbl.uri, version=version)
+    """The Lance dataset of a table at a version, opened with the table's own storage options (object stores)."""
+    return tbl.to_lance().checkout_version(version)
 
 
 def diff(store: Store, ref_from: str | int, ref_to: str | int, table: str = CORPUS, limit: int | None = None) -> dict:
@@ -92,72 +88,37 @@ def format_diff(d: dict, width: int = 100) -> str:
     return "\n".join(out)
 
 
-def _history_path(store: Store) -> Path:
-    return Path(store.uri) / HISTORY
-
-
 def history(store: Store) -> list[dict]:
-    p = _history_path(store)
-    return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
+    """Every promotion and rollback, oldest first (the store's `releases` table)."""
+    return release.history(store)
 
 
-def _record(store: Store, action: str, frm: int | None, to: int, reason: str, table: str) -> dict:
-    entry = {"action": action, "table": table, "from_version": frm, "to_version": to, "reason": reason,
-             "who": getpass.getuser(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with _history_path(store).open("a") as f:
-        f.write(json.dumps(entry) + "\n")
-    return entry
+def promote(store: Store, ref: str | int | None, reason: str = "", force: bool = False, units: str | None = None,
+            require: list[str] | tuple[str, ...] = ()) -> dict:
+    """Promote a corpus snapshot (with its critiques) and/or knowledge units as one release (bidirag/release.py)."""
+    try:
+        return release.promote(store, ref, units=units, reason=reason, force=force, require=require)
+    except release.ReleaseError as e:
+        raise OpsError(str(e)) from None
 
 
-def promote(store: Store, ref: str | int, reason: str = "", force: bool = False, table: str = CORPUS) -> dict:
-    tbl = store.table(table)
-    v = resolve(tbl, ref)
-    tags = tbl.tags.list()
-    cur = tags[PRODUCTION]["version"] if PRODUCTION in tags else None
-    if cur is not None and v < cur and not force:
-        raise OpsError(f"refusing to promote v{v}: it is older than production (v{cur}). Use "
-                       "`bidirag rollback` to go back, or --force if you mean it.")
-    if cur == v:
-        raise OpsError(f"v{v} is already production")
-    store.tag(table, PRODUCTION, v)
-    return _record(store, "promote", cur, v, reason, table)
-
-
-def rollback(store: Store, reason: str = "", table: str = CORPUS, restore_head: bool = True) -> dict:
-    """Move `production` back to the snapshot promoted before the current one; by default also restore the
-    table head to it (a new version with that content), so the next epoch builds on it."""
-    tbl = store.table(table)
-    tags = tbl.tags.list()
-    if PRODUCTION not in tags:
-        raise OpsError("nothing to roll back: no snapshot has been promoted yet (`bidirag promote`)")
-    cur = tags[PRODUCTION]["version"]
-    prev = None
-    for e in reversed(history(store)):
-        if e["table"] == table and e["to_version"] == cur and e["from_version"] is not None:
-            prev = e["from_version"]
-            break
-    if prev is None:
-        raise OpsError(f"no earlier production snapshot recorded before v{cur}; promote one explicitly")
-    resolve(tbl, prev)
-    store.tag(table, PRODUCTION, prev)
-    entry = _record(store, "rollback", cur, prev, reason, table)
-    if restore_head:
-        tbl.restore(prev)
-        entry["head_version"] = tbl.version
-    return entry
+def rollback(store: Store, reason: str = "", restore_head: bool = True) -> dict:
+    """Back to the release promoted before the current one (corpus, critiques and units together)."""
+    try:
+        return release.rollback(store, reason=reason, restore_head=restore_head)
+    except release.ReleaseError as e:
+        raise OpsError(str(e)) from None
 
 
 def gc(store: Store, keep: int, table: str = CORPUS) -> dict:
     """Compact, then delete all but the `keep` newest versions. Tagged versions are never removed."""
-    import lance
-
     if keep < 1:
         raise OpsError("--keep must be at least 1")
     tbl = store.table(table)
     before = len(tbl.list_versions())
-    ds = lance.dataset(tbl.uri)
+    ds = store.dataset(table)
     ds.optimize.compact_files()
-    stats = lance.dataset(tbl.uri).cleanup_old_versions(retain_versions=keep, error_if_tagged_old_versions=False)
+    stats = store.dataset(table).cleanup_old_versions(retain_versions=keep, error_if_tagged_old_versions=False)
     tbl = store.table(table)
     return {"table": table, "versions_before": before, "versions_after": len(tbl.list_versions()),
             "bytes_removed": int(getattr(stats, "bytes_removed", 0)),

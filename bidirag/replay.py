@@ -25,18 +25,26 @@ from bidirag.data.querylog import DeadLetter, QueryLogError, batched, is_log_fil
 from bidirag.driver import JobFailed
 from bidirag.epoch import run_epoch
 from bidirag.store import Store
+from bidirag.uri import LocationError, RemotePath, is_remote, join, location
 
 logger = logging.getLogger(__name__)
 
 
-def plan_files(spec: str | Path) -> list[Path]:
-    p = Path(spec)
-    if p.is_file():
-        return [p]
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir() if is_log_file(f) and f.is_file())
-    else:
-        files = sorted(Path(f) for f in glob.glob(str(spec)) if is_log_file(Path(f)))
+def plan_files(spec: str | Path, options: dict | None = None) -> list[Path | RemotePath]:
+    """The plan's files: a file, a folder's logs, or a glob (on an object store, a glob of names in one
+    folder, e.g. 's3://bucket/logs/2026-11-*.jsonl')."""
+    try:
+        p = location(spec, options)
+        if p.is_file():
+            return [p]
+        if p.is_dir():
+            files = sorted((f for f in p.iterdir() if is_log_file(f) and f.is_file()), key=str)
+        elif is_remote(str(spec)):
+            files = sorted((f for f in p.parent.glob(p.name) if is_log_file(f) and f.is_file()), key=str)
+        else:
+            files = sorted(Path(f) for f in glob.glob(str(spec)) if is_log_file(Path(f)))
+    except LocationError as e:
+        raise QueryLogError(f"query logs {e}") from None
     if not files:
         raise QueryLogError(f"no query logs found at {spec!r} (a .jsonl/.parquet file, a folder of them, "
                             "or a quoted glob such as 'logs/2026-11-*.jsonl')")
@@ -157,14 +165,14 @@ def replay(cfg: Config, log_spec: str | Path, since: str | None = None, until: s
     if (since and t_since is None) or (until and t_until is None):
         raise QueryLogError(f"cannot parse --since/--until {since!r}/{until!r}; use ISO 8601 "
                             "(e.g. 2026-11-21T00:00:00Z) or epoch seconds or milliseconds")
-    files = plan_files(log_spec)
-    pid = plan_id(files, t_since, t_until, epoch_size)
     store = Store.from_config(cfg.store, cfg.models.embedder.dim)
+    files = plan_files(log_spec, store.storage_options)
+    pid = plan_id(files, t_since, t_until, epoch_size)
     store.init()
     prefix = f"replay:{pid}:"
     done = {int(m["input"].split(":")[2].split()[0]) for m in store.manifests()
             if (m["input"] or "").startswith(prefix)}
-    run_dir = Path(cfg.run.runs_dir) / f"replay-{pid}"
+    run_dir = location(join(cfg.run.runs_dir, f"replay-{pid}"), store.storage_options)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=1) + "\n")  # beside replay.json
     dead = _dead_letter(run_dir / "dead_letter.jsonl", prefix, done)

@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 CORPUS, EXPERIENCE, MANIFESTS, UNITS = "corpus", "experience", "manifests", "knowledge_units"
+RELEASES = "releases"               # one row per promotion / rollback (bidirag/release.py)
+PRODUCTION_SUFFIX = "_production"   # corpus_production, knowledge_units_production: what readers open
 STABLE_IDS = {"new_table_enable_stable_row_ids": "true"}
 
 
@@ -96,6 +98,24 @@ MANIFEST_SCHEMA = pa.schema([
 ])
 
 
+RELEASES_SCHEMA = pa.schema([
+    pa.field("doc_id", pa.string(), nullable=False),   # "release-K"
+    pa.field("release", pa.int32()),
+    pa.field("action", pa.string()),                   # promote | rollback
+    pa.field("ref", pa.string()),                      # what was named on the command line
+    pa.field("corpus_version", pa.int64()),            # work-table versions that make the release
+    pa.field("experience_version", pa.int64()),
+    pa.field("units_version", pa.int64()),
+    pa.field("corpus_production_version", pa.int64()), # what readers see, per production table
+    pa.field("units_production_version", pa.int64()),
+    pa.field("rollback_to", pa.int32()),               # the release a rollback of this one returns to
+    pa.field("reason", pa.string()),
+    pa.field("who", pa.string()),
+    pa.field("figures", pa.string()),                  # JSON: the gates checked and the figures they read
+    pa.field("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+
 class StoreError(RuntimeError):
     pass
 
@@ -119,8 +139,15 @@ class Store:
     against; None reads it from the existing tables' schema (operator commands: no model, no config needed)."""
 
     def __init__(self, uri: str | Path, dim: int | None = 384, nprobes: int = 20, refine_factor: int | None = None,
-                 ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000, ann_rebuild_share: float = 0.25) -> None:
+                 ann_index: str = "IVF_FLAT", ann_min_rows: int = 100_000, ann_rebuild_share: float = 0.25,
+                 storage_options: dict | None = None) -> None:
+        from bidirag.uri import LocationError, expand_options
+
         self.uri = str(uri)
+        try:
+            self.storage_options = expand_options(storage_options)
+        except LocationError as e:
+            raise StoreError(str(e)) from None
         self._dim = dim
         self.nprobes = nprobes
         self.refine_factor = refine_factor
@@ -145,16 +172,39 @@ class Store:
     def from_config(cls, store_cfg, dim: int | None) -> Store:
         s = store_cfg
         return cls(s.uri, dim=dim, nprobes=s.nprobes, refine_factor=s.refine_factor, ann_index=s.ann_index,
-                   ann_min_rows=s.ann_min_rows, ann_rebuild_share=s.ann_rebuild_share)
+                   ann_min_rows=s.ann_min_rows, ann_rebuild_share=s.ann_rebuild_share,
+                   storage_options=s.storage_options)
+
+    @property
+    def remote(self) -> bool:
+        from bidirag.uri import is_remote
+
+        return is_remote(self.uri)
 
     @property
     def db(self):
         if self._db is None:
             import lancedb
 
-            Path(self.uri).mkdir(parents=True, exist_ok=True)
-            self._db = lancedb.connect(self.uri)
+            from bidirag.uri import explain
+
+            if not self.remote:
+                Path(self.uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+            try:
+                db = lancedb.connect(self.uri, storage_options=self.storage_options or None)
+                db.list_tables()     # an object store is reached here: a missing bucket or bad key fails now
+            except (ValueError, OSError, RuntimeError) as e:
+                if not self.remote:
+                    raise
+                raise StoreError(f"store.uri {explain(e, self.uri, self.storage_options)}") from None
+            self._db = db
         return self._db
+
+    def dataset(self, name: str, version: int | str | None = None):
+        """The Lance dataset of a table (at a version), reached with the store's storage options."""
+        import lance
+
+        return lance.dataset(self.table(name).uri, version=version, storage_options=self.storage_options or None)
 
     def _names(self) -> set[str]:
         res = self.db.list_tables()
@@ -163,6 +213,9 @@ class Store:
     def _schema(self, name: str) -> pa.Schema:
         if name == MANIFESTS:
             return MANIFEST_SCHEMA
+        if name == RELEASES:
+            return RELEASES_SCHEMA
+        name = name.removesuffix(PRODUCTION_SUFFIX)
         return {CORPUS: corpus_schema, EXPERIENCE: experience_schema, UNITS: units_schema}[name](self.dim)
 
     def table(self, name: str):
@@ -185,7 +238,7 @@ class Store:
                 tbl.set_unenforced_primary_key("doc_id")
             except Exception:  # noqa: BLE001 - a concurrent creator already set it
                 tbl = self.db.open_table(name)
-        if name != MANIFESTS:
+        if name not in (MANIFESTS, RELEASES):
             got = tbl.schema.field("vector").type.list_size
             if got != self.dim:
                 raise StoreError(f"table {name!r} in {self.uri} holds {got}-d vectors but models.embedder.dim is "
@@ -248,19 +301,15 @@ class Store:
         head = tbl.version
         if tbl.count_rows(filter=f"epoch = {int(epoch)}") == 0:
             return head
-        import lance
-
         for v in sorted((x["version"] for x in tbl.list_versions()), reverse=True):
-            if lance.dataset(tbl.uri, version=v).count_rows(filter=f"epoch = {int(epoch)}") == 0:
+            if self.dataset(name, v).count_rows(filter=f"epoch = {int(epoch)}") == 0:
                 return v
         raise StoreError(f"every version of {name} has rows of epoch {epoch}; cannot pin a clean snapshot")
 
     def count_epoch(self, name: str, epoch: int, version: int | None = None, origin: str | None = None) -> int:
-        import lance
-
         tbl = self.table(name)
         flt = f"epoch = {int(epoch)}" + (f" AND origin = '{origin}'" if origin else "")
-        return lance.dataset(tbl.uri, version=version or tbl.version).count_rows(filter=flt)
+        return self.dataset(name, version or tbl.version).count_rows(filter=flt)
 
     # ---- indexes -----------------------------------------------------------------------------
     def ensure_indexes(self, name: str, ann_index: str | None = None, ann_min_rows: int | None = None,

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
 from bidirag.text import content_id
+from bidirag.uri import LocationError, RemotePath, location
 
 
 class QueryLogError(RuntimeError):
@@ -21,7 +23,7 @@ class QueryLogError(RuntimeError):
 
 
 class DeadLetter:
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | RemotePath | None) -> None:
         self.path = path
         self.count = 0
         self._fh: IO[str] | None = None
@@ -105,7 +107,7 @@ def _binary_kind(path: Path) -> str | None:
 
 def _jsonl(path: Path, dead: DeadLetter, max_chars: int, max_line: int, lines: bool) -> Iterator[dict]:
     gz = path.name.endswith(_GZ_SUFFIXES)
-    with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
+    with path.open("rb") as raw, (gzip.open(raw, "rb") if gz else nullcontext(raw)) as fh:
         lineno = 0
         while True:
             try:
@@ -146,7 +148,7 @@ def _parquet(path: Path, dead: DeadLetter, max_chars: int, lines: bool) -> Itera
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path.open("rb") if isinstance(path, RemotePath) else path)
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for unreadable files
         raise QueryLogError(f"{path}: not a readable Parquet file ({e})") from e
     row = 0
@@ -162,16 +164,21 @@ def _parquet(path: Path, dead: DeadLetter, max_chars: int, lines: bool) -> Itera
             yield rec
 
 
-def is_log_file(path: Path) -> bool:
+def is_log_file(path: Path | RemotePath) -> bool:
     """A name `read_log` reads: .jsonl/.ndjson/.json (optionally .gz) or .parquet."""
     return path.suffix in {".jsonl", ".ndjson", ".json", ".parquet"} or path.name.endswith(_GZ_SUFFIXES)
 
 
-def check_log(path: str | Path) -> Path:
+def check_log(path: str | Path | RemotePath) -> Path | RemotePath:
     """The log's path, if `read_log` can read it; else QueryLogError naming the problem and the fix (missing, a
-    folder, an unknown or a binary format). Cheap: callers run it before loading any model."""
-    p = Path(path)
-    if not p.exists():
+    folder, an unknown or a binary format). Cheap: callers run it before loading any model. An object-store
+    URI (s3://...) is read through `bidirag.uri`."""
+    try:
+        p = location(path)
+        missing = not p.exists()
+    except LocationError as e:
+        raise QueryLogError(f"query log {e}") from None
+    if missing:
         raise QueryLogError(f"query log not found: {p}. Pass a JSONL or Parquet file with --queries.")
     if p.is_dir():
         raise QueryLogError(f"{p} is a directory; pass one JSONL or Parquet file.")
