@@ -29,6 +29,12 @@ def test_batched_generation_matches_one_by_one():
         alone.append(gen.generate([p])[0])
     assert together == alone
     assert answers_say(together, [["Warsaw"], ["1889"], ["Denver Broncos", "Broncos"]]) >= 2, together
+    gen._memo.clear()
+    conf = [a.confidence for a in gen.answer(prompts)]        # padded batches: log-probabilities stop at EOS
+    assert all(c and c["lp_min"] <= c["lp_mean3low"] <= 0 for c in conf), conf
+    gen._memo.clear()
+    alone_conf = gen.answer(prompts[:1])[0].confidence             # padding does not change them
+    assert all(abs(alone_conf[k] - conf[0][k]) < 0.05 for k in conf[0]), (alone_conf, conf[0])
 
 
 def test_real_epoch_on_squad_questions(tmp_path, corpus_file, query_log):

@@ -40,6 +40,9 @@ def test_offline_engine_generates_cited_answers_deterministically(model_dir):
     again = gen.generate(list(reversed(PROMPTS)))[::-1]
     assert first == again
     assert answers_say(first, GOLDS) >= 2, first      # what the model wrote, not the prefix it was given
+    gen._memo.clear()
+    conf = [a.confidence for a in gen.answer(PROMPTS)]     # token log-probabilities, for the trust check
+    assert all(c and c["lp_min"] <= c["lp_mean3low"] <= 0 and c["lp_sum"] <= c["lp_min"] for c in conf), conf
     gen.teardown()
 
 
@@ -73,8 +76,10 @@ def test_openai_backend_against_a_real_local_vllm_server(model_dir, tmp_path):
         gen = OpenAIGenerator(model_dir, max_new_tokens=24, batch_size=2, endpoint=f"http://127.0.0.1:{port}/v1",
                               model_name="smollm2")
         gen.setup()
-        out = gen.generate(PROMPTS)
+        answers = gen.answer(PROMPTS)
+        out = [a.text for a in answers]
         assert len(out) == 3 and answers_say(out, GOLDS) >= 2, out
+        assert all(a.confidence and a.confidence["lp_min"] <= 0 for a in answers)    # the server's logprobs
     finally:
         stop_group(server)
         log.close()
