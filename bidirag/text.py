@@ -163,3 +163,32 @@ def claim_gap(text: str, claim: str) -> int:
                     del count[words[lo]]
             lo += 1
     return best
+
+
+def normalize_query(text: str) -> str:
+    """A query's identity for the run memo: NFKC, case-folded, punctuation dropped, white space collapsed.
+    "What is X?", "what is x" and "WHAT is X ?!" are the same query; different words never are."""
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = "".join(" " if (ch in _PUNCT or unicodedata.category(ch).startswith("P")) else ch for ch in t)
+    return _WS.sub(" ", t).strip()
+
+
+def doc_sentences(text: str) -> list[str]:
+    """A retrieved doc's sentences, as written (citations and spacing untouched)."""
+    parts = [p.strip() for p in _SENT.split(text.strip()) if p.strip()]
+    return parts or ([text.strip()] if text.strip() else [])
+
+
+def select_evidence(question: str, doc: str, sentences: int | None) -> str:
+    """Evidence selection: the `sentences` sentences of `doc` sharing the most content-word stems with the
+    question, in the doc's own order (earlier sentences win ties). The whole doc when `sentences` is 0/None or
+    the doc has no more sentences than that. Shortens prompts; prefill cost grows with prompt tokens."""
+    if not sentences:
+        return doc
+    sents = doc_sentences(doc)
+    if len(sents) <= sentences:
+        return doc
+    want = {stem(w) for w in content_words(question)}
+    score = [len(want & {stem(w) for w in content_words(s)}) for s in sents]
+    keep = sorted(sorted(range(len(sents)), key=lambda i: (-score[i], i))[:sentences])
+    return " ".join(sents[i] for i in keep)
