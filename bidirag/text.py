@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import string
 import unicodedata
@@ -180,15 +181,20 @@ def doc_sentences(text: str) -> list[str]:
 
 
 def select_evidence(question: str, doc: str, sentences: int | None) -> str:
-    """Evidence selection: the `sentences` sentences of `doc` sharing the most content-word stems with the
-    question, in the doc's own order (earlier sentences win ties). The whole doc when `sentences` is 0/None or
-    the doc has no more sentences than that. Shortens prompts; prefill cost grows with prompt tokens."""
+    """Evidence selection: the `sentences` sentences of `doc` that best match the question, in the doc's own order.
+    A sentence scores the question's content-word stems it holds, each weighted by how rare it is among the doc's
+    sentences (log(1 + n / df)): the article's own topic words ("Eiffel Tower" in every sentence of its article)
+    count less than the word that singles out the answer's sentence ("completed"). Earlier sentences win ties.
+    The whole doc when `sentences` is 0/None or the doc has no more sentences than that."""
     if not sentences:
         return doc
     sents = doc_sentences(doc)
     if len(sents) <= sentences:
         return doc
     want = {stem(w) for w in content_words(question)}
-    score = [len(want & {stem(w) for w in content_words(s)}) for s in sents]
+    have = [want & {stem(w) for w in content_words(s)} for s in sents]
+    df = Counter(w for h in have for w in h)
+    weight = {w: math.log(1 + len(sents) / n) for w, n in df.items()}
+    score = [sum(weight[w] for w in h) for h in have]
     keep = sorted(sorted(range(len(sents)), key=lambda i: (-score[i], i))[:sentences])
     return " ".join(sents[i] for i in keep)
