@@ -103,3 +103,22 @@ def test_vllm_gets_stop_strings_only_when_asked():
         g._tok, g._llm = _Tok(), Spy()
         g._decode(["docA q"])
     assert not seen[0].stop and list(seen[1].stop) == list(SENTENCE_STOPS) and seen[1].include_stop_str_in_output
+
+
+def test_the_generation_profile_renders_the_epochs_prompts_with_evidence_selection(fake_cfg, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench.gen_profile import prompts_for
+    from bidirag.ingest import ingest
+
+    p = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"text": [EIFFEL, WARSAW], "source": ["e", "w"]}), p)
+    ingest(fake_cfg, p, progress=False)
+    q = [{"text": "When was the Eiffel Tower completed?"}]
+    whole = prompts_for(fake_cfg, q)[0]
+    cut_cfg = fake_cfg.model_copy(update={"models": fake_cfg.models.model_copy(update={
+        "generator": fake_cfg.models.generator.model_copy(update={"evidence_sentences": 1})})})
+    cut = prompts_for(cut_cfg, q)[0]
+    assert EIFFEL in whole.docs and len(cut.docs) == len(whole.docs)
+    assert "completed in 1889" in cut.docs[whole.docs.index(EIFFEL)] and EIFFEL not in cut.docs
