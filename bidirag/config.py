@@ -70,6 +70,11 @@ class GeneratorConfig(_Strict):
                                            "them bf16 prefill is ~6x slower: see bench/results).")
     max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
     kv_cache_gb: int = Field(1, ge=1, description="vllm on CPU: KV cache GiB (VLLM_CPU_KVCACHE_SPACE, an integer).")
+    omp_threads_bind: str | None = Field(None, description="vllm on CPU: VLLM_CPU_OMP_THREADS_BIND of the engine's "
+                                                           "worker. None = vLLM's 'auto', which on x86 reserves one "
+                                                           "core per worker for its scheduler process (on 2 cores the "
+                                                           "model runs on 1); 'all' = every CPU this process may use "
+                                                           "(e.g. '0-1'); or an explicit list such as '0-1'.")
     prefix_caching: bool = Field(True, description="vllm: reuse the KV cache of shared prompt prefixes (prompts "
                                                    "with the same retrieved docs); prompts are sent sorted so "
                                                    "sharers are adjacent.")

