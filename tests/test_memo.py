@@ -179,11 +179,14 @@ def test_corrupt_memo_rows_are_ignored_with_a_warning(tmp_path, corpus_file, cap
     assert v1 == _verdicts(first)
 
 
-@pytest.mark.parametrize("runner", ["beam"])
-def test_memo_hits_pass_through_a_distributed_runner(tmp_path, corpus_file, runner):
-    """MEMO records leave Beam's stages by its side output and are settled by the driver like on the local runner."""
+@pytest.mark.parametrize("runner", ["beam", "ray"])
+def test_memo_hits_pass_through_a_distributed_runner(tmp_path, corpus_file, runner, request):
+    """MEMO records pass the later stages (Beam: by its side output) and are settled by the driver as on the local
+    runner; batches of 3 put repeats in later batches than their first copy."""
+    if runner == "ray":
+        request.getfixturevalue("ray_cluster")
     log = write_log(tmp_path / "log.jsonl", BASE + REPEATS)
-    on = _cfg(tmp_path / "on", "run.memo=true", f"run.runner={runner}")
+    on = _cfg(tmp_path / "on", "run.memo=true", f"run.runner={runner}", "run.batch_size=3")
     local = _cfg(tmp_path / "local", "run.memo=true")
     for c in (on, local):
         ingest(c, corpus_file, progress=False)

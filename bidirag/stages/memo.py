@@ -37,7 +37,7 @@ import hashlib
 import json
 import logging
 
-from bidirag.config import Config
+from bidirag.config import Config, Resources
 from bidirag.stages.base import Record, Stage, Status
 from bidirag.stages.rag import model_ids
 from bidirag.store import MEMO, Store, now
@@ -113,7 +113,9 @@ class Recall(Stage):
     writes = frozenset({"memo_key"})
 
     def __init__(self, cfg: Config) -> None:
-        super().__init__()
+        # a keyed table lookup per batch, no model: it reserves no CPU, so a cluster that fits the model stages
+        # (retrieve, screen, generate, validate: 4 x 0.5 on 2 CPUs) still fits with the memo on
+        super().__init__(Resources(num_cpus=0.0))
         self.cfg = cfg
         self.models = model_ids(cfg)
         self.digest = memo_digest(cfg)
