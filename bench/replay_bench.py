@@ -1,8 +1,9 @@
 """`python -m bench.run --replay`: the realistic replay benchmark (issue #23 item 1).
 
 One Zipf log (`bench/replay_log.py`, fixed seed) is replayed night by night (`bidirag replay`, one epoch per
-night) twice from the same seed store, in this one process, with the same models: once with the model-work
-features ON (pre-generation screen, evidence selection, run memo, stop at the first sentence) and once OFF.
+night) from the same seed store, in this one process, with the same models: once with the model-work features
+ON (pre-generation screen, run memo, evidence selection, stop at the first sentence, vLLM on every core), once
+OFF, and optionally once per feature alone (`--replay-variants memo,evidence,...`) to measure each.
 Per run: queries/s, model seconds per stage, generated / skipped before generation / memo-hit counts, written
 docs, correct written docs (gold rule: the doc contains a gold answer of its query) per CPU-hour, precision, peak
 memory. The ON/OFF ratios measure the features whatever the log generator does. Wall and CPU time include
@@ -25,12 +26,20 @@ from bidirag.replay import replay
 from bidirag.store import CORPUS, Store
 from bidirag.text import contains_answer
 
-FEATURES = {
-    "on": ["acceptance.screen_before_generation=true", "run.memo=true", "models.generator.evidence_sentences={k}",
-           "models.generator.stop_at_first_sentence=true"],
-    "off": ["acceptance.screen_before_generation=false", "run.memo=false", "models.generator.evidence_sentences=null",
-            "models.generator.stop_at_first_sentence=false"],
+FEATURE = {   # each model-work feature: its setting ON and OFF
+    "screen": ("acceptance.screen_before_generation=true", "acceptance.screen_before_generation=false"),
+    "memo": ("run.memo=true", "run.memo=false"),
+    "evidence": ("models.generator.evidence_sentences={k}", "models.generator.evidence_sentences=null"),
+    "stop": ("models.generator.stop_at_first_sentence=true", "models.generator.stop_at_first_sentence=false"),
+    "bind": ("models.generator.omp_threads_bind=all", "models.generator.omp_threads_bind=null"),   # vLLM on CPU
 }
+
+
+def variant_overrides(name: str, k: int) -> list[str]:
+    """`on` = every feature on, `off` = every feature off, a feature's name = only that one on."""
+    if name not in ("on", "off", *FEATURE):
+        raise ValueError(f"unknown replay variant {name!r}: on, off or one of {', '.join(FEATURE)}")
+    return [(on if name in ("on", f) else off).format(k=k) for f, (on, off) in FEATURE.items()]
 
 
 def _cpu_seconds() -> float:
@@ -89,30 +98,33 @@ def run_one(name: str, cfg, nights: Path, per_shard: int, gold: dict, log=print)
 
 
 def replay_compare(work: Path, corpus: Path, configs: list[str], extra: list[str], spec: LogSpec,
-                   evidence_sentences: int = 2, questions: list[dict] | None = None, log=print) -> dict:
+                   evidence_sentences: int = 2, questions: list[dict] | None = None, log=print,
+                   variants: tuple[str, ...] = ("off", "on")) -> dict:
     log_dir = work / "replay-log"
     log_summary = make_log(questions if questions is not None else rag_eval_questions(), log_dir, spec)
     gold = read_gold(log_dir)
     base = [str(c) for c in configs]
 
     def cfg(name: str):
-        feats = [f.format(k=evidence_sentences) for f in FEATURES.get(name, [])]
+        feats = variant_overrides(name, evidence_sentences) if name != "seed" else []
         return load_config(*base, overrides=[f"store.uri={work / ('store-' + name)}",
                                              f"run.runs_dir={work / 'runs'}", *feats, *extra])
 
     seed = work / "store-seed"
     ingest(cfg("seed"), corpus, progress=False)
+    variants = tuple(dict.fromkeys(("off", "on", *variants)))
     res = {"log": log_summary, "evidence_sentences": evidence_sentences, "configs": base, "overrides": extra,
-           "features": {k: [f.format(k=evidence_sentences) for f in v] for k, v in FEATURES.items()}, "runs": {}}
+           "features": {v: variant_overrides(v, evidence_sentences) for v in variants}, "runs": {}}
     cfgs = {}
-    for name in ("off", "on"):            # load every model both runs use before any timing
+    handlers.clear()
+    for name in variants:          # each run from its own copy of the seed store, models loaded before timing
         shutil.copytree(seed, work / f"store-{name}")
         cfgs[name] = c = cfg(name)
         handlers.embedder(c.models.embedder)
         handlers.generator(c.models.generator)
         handlers.nli(c.models.nli)
-    for name in ("off", "on"):
-        res["runs"][name] = run_one(name, cfgs[name], log_dir / "nights", spec.per_shard, gold, log=log)
+        res["runs"][name] = run_one(name, c, log_dir / "nights", spec.per_shard, gold, log=log)
+        handlers.clear()           # free this run's models (a vLLM engine each) before the next run loads its own
     on, off = res["runs"]["on"], res["runs"]["off"]
     ratio = lambda k: round(on[k] / off[k], 2) if on.get(k) and off.get(k) else None  # noqa: E731
     res["ratios"] = {"queries_per_second": ratio("queries_per_second"),
@@ -124,23 +136,23 @@ def replay_compare(work: Path, corpus: Path, configs: list[str], extra: list[str
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     res["generator"] = {k: v for k, v in cfgs["on"].models.generator.model_dump(mode="json").items()
                         if k in ("backend", "name", "path", "batch_size")}
-    handlers.clear()
     return res
 
 
 def markdown(res: dict, date: str, machine: str) -> str:
     lg, on, off, r = res["log"], res["runs"]["on"], res["runs"]["off"], res["ratios"]
+    runs = list(res["runs"].values())
     lines = [f"# bidirag realistic replay benchmark {date}", "", f"Machine: {machine}",
              f"Configs: {', '.join(res['configs'])}; overrides: {' '.join(res['overrides']) or 'none'}; generator: "
              f"{json.dumps(res['generator'])}", "",
              f"Log: {lg['queries']} queries over {len(lg['files'])} nights (seed {lg['spec']['seed']}, Zipf s "
              f"{lg['spec']['s']}, {lg['questions']} questions, {lg['distinct_questions']} distinct asked), repeats "
              f"{100 * lg['repeat_share']:.1f}% (of them variants {100 * lg['variant_share_of_repeats']:.1f}%).", "",
-             "Features ON: " + " ".join(res["features"]["on"]), "Features OFF: " + " ".join(res["features"]["off"]),
+             *[f"Run {v}: " + " ".join(f) for v, f in res["features"].items()],
              "", "| run | q/s | generated | skipped before generation | memo hits | written | correct written | "
              "precision | correct written / CPU-hour | CPU s | wall s | overhead share |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for x in (off, on):
+    for x in runs:
         prec = f"{100 * x['precision']:.1f}%" if x["precision"] is not None else "-"
         lines.append(f"| {x['name']} | {x['queries_per_second']} | {x['generated']} | "
                      f"{x['skipped_before_generation']} | {x['memo_hits']} | {x['written']} | {x['correct_written']} | "
@@ -151,10 +163,10 @@ def markdown(res: dict, date: str, machine: str) -> str:
               f"{r['precision_difference']}.", "",
               "Model seconds: " + "; ".join(f"{x['name']}: " + ", ".join(f"{k} {v}" for k, v in
                                                                             x["model_seconds"].items())
-                                            for x in (off, on)),
+                                            for x in runs),
               "Stage seconds: " + "; ".join(f"{x['name']}: " + ", ".join(f"{k} {v}" for k, v in
                                                                             x["stage_seconds"].items())
-                                            for x in (off, on)),
-              f"Generated per night: off {off['generated_per_night']}, on {on['generated_per_night']}.",
+                                            for x in runs),
+              "Generated per night: " + "; ".join(f"{x['name']} {x['generated_per_night']}" for x in runs) + ".",
               "", f"Peak memory of the bench process: {res['peak_rss_mb']:.0f} MB.", ""]
     return "\n".join(lines)

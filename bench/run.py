@@ -142,7 +142,8 @@ def _replay(args, work: Path, res: dict) -> int:
     try:
         spec = LogSpec(seed=args.replay_seed, shards=args.replay_shards, per_shard=args.replay_per_shard)
         res["replay"] = replay_compare(work, Path(args.corpus), [ROOT / "configs/default.yaml", *args.config],
-                                       args.set, spec, evidence_sentences=args.evidence_sentences)
+                                       args.set, spec, evidence_sentences=args.evidence_sentences,
+                                       variants=tuple(v for v in args.replay_variants.split(",") if v))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = Path(args.out)
@@ -173,6 +174,8 @@ def main(argv=None) -> int:
     ap.add_argument("--replay-shards", type=int, default=4)
     ap.add_argument("--replay-per-shard", type=int, default=500)
     ap.add_argument("--evidence-sentences", type=int, default=2, help="--replay: evidence_sentences when ON")
+    ap.add_argument("--replay-variants", default="off,on", help="--replay: runs besides off and on, each one "
+                                                                "feature alone: screen, memo, evidence, stop, bind")
     ap.add_argument("--merge", action="store_true", help="keep the parts of today's results file this run "
                                                         "does not measure (run compare and store separately)")
     args = ap.parse_args(argv)

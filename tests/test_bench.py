@@ -52,3 +52,24 @@ def test_replay_bench_runs_features_on_and_off_over_one_zipf_log(tmp_path, corpu
         assert x["correct_written_per_cpu_hour"] > 0
     assert res["ratios"]["generated"] == round(on["generated"] / 30, 2)
     assert "| on |" in markdown(res, "d", "m")
+
+
+def test_replay_variants_switch_exactly_their_feature():
+    from bench.replay_bench import FEATURE, variant_overrides
+    from bidirag.config import load_config
+    from tests.conftest import ROOT
+
+    def cfg(name):
+        return load_config(ROOT / "configs/default.yaml", overrides=variant_overrides(name, 2))
+
+    on, off, memo = cfg("on"), cfg("off"), cfg("memo")
+    assert on.run.memo and on.models.generator.evidence_sentences == 2 and on.models.generator.stop_at_first_sentence
+    assert on.acceptance.screen_before_generation and on.models.generator.omp_threads_bind == "all"
+    assert not off.run.memo and off.models.generator.evidence_sentences is None
+    assert not off.acceptance.screen_before_generation and off.models.generator.omp_threads_bind is None
+    assert memo.run.memo and memo.model_dump(exclude={"run"}) == off.model_dump(exclude={"run"})
+    assert set(FEATURE) == {"screen", "memo", "evidence", "stop", "bind"}
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown replay variant"):
+        variant_overrides("fast", 2)
