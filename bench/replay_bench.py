@@ -140,7 +140,7 @@ def replay_compare(work: Path, corpus: Path, configs: list[str], extra: list[str
 
 
 def markdown(res: dict, date: str, machine: str) -> str:
-    lg, on, off, r = res["log"], res["runs"]["on"], res["runs"]["off"], res["ratios"]
+    lg, r = res["log"], res["ratios"]
     runs = list(res["runs"].values())
     lines = [f"# bidirag realistic replay benchmark {date}", "", f"Machine: {machine}",
              f"Configs: {', '.join(res['configs'])}; overrides: {' '.join(res['overrides']) or 'none'}; generator: "

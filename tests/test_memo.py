@@ -135,8 +135,8 @@ def test_a_changed_model_id_or_threshold_never_uses_the_memo(tmp_path, corpus_fi
 
 def test_run_only_settings_keep_the_memo(tmp_path, corpus_file):
     cfg = _cfg(tmp_path, "run.memo=true", "retrieval.top_k=1")
-    same = _cfg(tmp_path, "run.memo=true", "retrieval.top_k=1", "run.batch_size=2", f"run.runs_dir={tmp_path / 'other-runs'}",
-                "models.generator.batch_size=3", "store.nprobes=7")
+    same = _cfg(tmp_path, "run.memo=true", "retrieval.top_k=1", "run.batch_size=2",
+                f"run.runs_dir={tmp_path / 'other-runs'}", "models.generator.batch_size=3", "store.nprobes=7")
     assert memo_digest(cfg) == memo_digest(same) and cfg.digest() != same.digest()
     assert memo_digest(cfg) != memo_digest(_cfg(tmp_path, "run.memo=true", "retrieval.top_k=1",
                                                 "acceptance.novelty_threshold=0.2"))

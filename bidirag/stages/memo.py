@@ -25,8 +25,8 @@ Invalidation: any change of key. The memo digest is the config digest without ru
 `store`, `input`, `dedup`, `distill`, batch sizes, worker resources, endpoint timeouts/keys, the informational
 `acceptance.calibration`): those do not change an answer or a verdict. Everything else (thresholds, checks,
 prompt settings, models) does. (Batch sizes and thread counts change only the order of floating-point sums:
-greedy outputs are the same unless two tokens are within rounding of each other.) Rows whose stored key fields do not hash to their key, or whose verdict does not
-parse, are ignored with a warning.
+greedy outputs are the same unless two tokens are within rounding of each other.) Rows whose stored key fields
+do not hash to their key, or whose verdict does not parse, are ignored with a warning.
 Limit: model ids are the configured names/paths (`rag.model_ids`), not weight digests: retraining a model in
 place at the same path needs a config change (or `bidirag` on a new store) to invalidate the memo.
 """
@@ -90,7 +90,8 @@ def _payload(row: dict, dim: int) -> dict | None:
             raise ValueError("its key fields do not hash to its key")
         v = json.loads(row["verdict"])
         if not isinstance(v, dict) or any(f not in v for f in VERDICT_FIELDS):
-            raise ValueError(f"its verdict lacks {[f for f in VERDICT_FIELDS if not isinstance(v, dict) or f not in v]}")
+            missing = [f for f in VERDICT_FIELDS if not isinstance(v, dict) or f not in v]
+            raise ValueError(f"its verdict lacks {missing}")
         if v["status"] not in (Status.OK, Status.REJECTED):
             raise ValueError(f"its verdict status is {v['status']!r}")
         vec = row["vector"]
