@@ -193,3 +193,30 @@ def test_memo_hits_pass_through_a_distributed_runner(tmp_path, corpus_file, runn
     rep = run_epoch(on, log, run_name="on", progress=False)
     ref = run_epoch(local, log, run_name="local", progress=False)
     assert rep["memo_hits"] == ref["memo_hits"] == 4 and _verdicts(rep) == _verdicts(ref)
+
+
+def test_a_repeat_of_a_query_whose_first_copy_failed_fails_too_and_is_replayable(tmp_path, corpus_file):
+    from bidirag.stages.rag import Generate
+    from pipelines.bidirectional import build
+    from tests.conftest import epoch_spec
+
+    class Broken(Generate):
+        def process_active(self, records):
+            if any("Eiffel" in r["text"] for r in records):
+                raise RuntimeError("generator endpoint down")
+            super().process_active(records)
+
+    def builder(cfg, pinned, exp, units):
+        p = build(cfg, pinned, exp, units)
+        p.stages = [Broken(cfg) if isinstance(s, Generate) else s for s in p.stages]
+        return p
+
+    cfg = _cfg(tmp_path, "run.memo=true")
+    ingest(cfg, corpus_file, progress=False)
+    log = write_log(tmp_path / "log.jsonl", BASE + [{"query_id": "r2", "text": "when was the eiffel tower completed"}])
+    rep = run_epoch(cfg, log, run_name="f", progress=False, spec=epoch_spec(builder))
+    assert rep["failed"] == 2 and rep["memo_hits"] == 0
+    dead = [json.loads(x) for x in (Path(rep["report_dir"]) / "dead_letter.jsonl").read_text().splitlines()]
+    assert sorted(json.loads(d["raw"])["query_id"] for d in dead) == ["q2", "r2"]
+    assert any("first copy of this query failed" in d["reason"] and "endpoint down" in d["reason"] for d in dead)
+    assert Store(cfg.store.uri, dim=384).table(MEMO).count_rows() == 3     # failures are never memoised
