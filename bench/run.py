@@ -134,6 +134,27 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _replay(args, work: Path, res: dict) -> int:
+    from bench.replay_bench import markdown as replay_md
+    from bench.replay_bench import replay_compare
+    from bench.replay_log import LogSpec
+
+    try:
+        spec = LogSpec(seed=args.replay_seed, shards=args.replay_shards, per_shard=args.replay_per_shard)
+        res["replay"] = replay_compare(work, Path(args.corpus), [ROOT / "configs/default.yaml", *args.config],
+                                       args.set, spec, evidence_sentences=args.evidence_sentences,
+                                       variants=tuple(v for v in args.replay_variants.split(",") if v))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = replay_md(res["replay"], res["date"], res["machine"])
+    (out / f"{res['date']}-replay.json").write_text(json.dumps(res, indent=1) + "\n")
+    (out / f"{res['date']}-replay.md").write_text(text)
+    print(text)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--queries", type=int, default=64)
@@ -145,6 +166,16 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--out", default=str(ROOT / "bench/results"))
     ap.add_argument("--no-gen-profile", action="store_true", help="skip the prefill/decode profile")
+    ap.add_argument("--replay", action="store_true", help="only the realistic replay benchmark (Zipf log, features "
+                                                          "on vs off): bench/results/<date>-replay.json/.md")
+    ap.add_argument("--config", action="append", default=[], help="--replay: config files over "
+                                                                  "configs/default.yaml (e.g. configs/test-fakes.yaml)")
+    ap.add_argument("--replay-seed", type=int, default=0)
+    ap.add_argument("--replay-shards", type=int, default=4)
+    ap.add_argument("--replay-per-shard", type=int, default=500)
+    ap.add_argument("--evidence-sentences", type=int, default=2, help="--replay: evidence_sentences when ON")
+    ap.add_argument("--replay-variants", default="off,on", help="--replay: runs besides off and on, each one "
+                                                                "feature alone: screen, memo, evidence, stop, bind")
     ap.add_argument("--merge", action="store_true", help="keep the parts of today's results file this run "
                                                         "does not measure (run compare and store separately)")
     args = ap.parse_args(argv)
@@ -154,6 +185,8 @@ def main(argv=None) -> int:
     res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {_cpu_model()}, "
            f"{__import__('os').cpu_count()} cores, bf16 instructions: {'yes' if cpu_has_bf16() else 'no'}",
            "compare": [], "store": []}
+    if args.replay:
+        return _replay(args, work, res)
     try:
         for b in [x for x in args.backends.split(",") if x]:
             res["compare"].append(compare(work, Path(args.corpus), Path(args.log), args.queries, b, args.set,

@@ -53,6 +53,16 @@ class GeneratorConfig(_Strict):
     answer_prefix: str = Field("According to [", description="Text the assistant turn starts with; "
                                                               "primes a citation.")
     max_doc_chars: int = Field(700, ge=50, description="Characters of each retrieved doc in the prompt.")
+    evidence_sentences: int | None = Field(None, ge=0, le=50, description="Evidence selection: each retrieved doc "
+                                                                           "is cut to its N sentences sharing most "
+                                                                           "content-word stems with the question (in "
+                                                                           "the doc's order, doc numbers kept) before "
+                                                                           "the prompt is built; None/0 = whole docs. "
+                                                                           "Checks still judge the whole docs.")
+    stop_at_first_sentence: bool = Field(False, description="Stop decoding at the end of the answer's first "
+                                                            "sentence (the prompt asks for one): vLLM/OpenAI `stop` "
+                                                            "strings, transformers `stop_strings`; the answer is cut "
+                                                            "there on every backend.")
     seed: int = Field(0, description="Seed recorded with every answer (greedy decoding ignores it).")
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
     dtype: str = Field("auto", description="vllm: weight dtype. auto = bfloat16 on a GPU or on a CPU with bf16 "
@@ -60,6 +70,11 @@ class GeneratorConfig(_Strict):
                                            "them bf16 prefill is ~6x slower: see bench/results).")
     max_model_len: int = Field(2048, ge=128, description="vllm: context length.")
     kv_cache_gb: int = Field(1, ge=1, description="vllm on CPU: KV cache GiB (VLLM_CPU_KVCACHE_SPACE, an integer).")
+    omp_threads_bind: str | None = Field(None, description="vllm on CPU: VLLM_CPU_OMP_THREADS_BIND of the engine's "
+                                                           "worker. None = vLLM's 'auto', which on x86 reserves one "
+                                                           "core per worker for its scheduler process (on 2 cores the "
+                                                           "model runs on 1); 'all' = every CPU this process may use "
+                                                           "(e.g. '0-1'); or an explicit list such as '0-1'.")
     prefix_caching: bool = Field(True, description="vllm: reuse the KV cache of shared prompt prefixes (prompts "
                                                    "with the same retrieved docs); prompts are sent sorted so "
                                                    "sharers are adjacent.")
@@ -290,6 +305,10 @@ class RunConfig(_Strict):
     max_failed_share: float = Field(0.5, ge=0, le=1, description="A job whose share of failed records (a model "
                                                                  "or endpoint error, not a rejection) exceeds "
                                                                  "this commits nothing and exits non-zero.")
+    memo: bool = Field(False, description="Run memo: a query whose (normalised text, retrieved doc ids, warnings, "
+                                          "model ids, memo digest of the config) was answered and judged before, in "
+                                          "this job or an earlier one, reuses that answer and verdict instead of "
+                                          "generating again (table `memo` of the store); counted as memo_hits.")
     runner: Literal["local", "ray", "beam"] = Field("local", description="Execution engine: local "
                                                                          "(in-process), ray or beam.")
     ray: RayConfig = Field(default_factory=RayConfig, description="Ray runner settings.")

@@ -55,6 +55,7 @@ class JobState:
     rejected: list[dict] = field(default_factory=list)     # REJECTED records (critiques come from these)
     versions: dict[str, int] = field(default_factory=dict)  # table -> version after the commit
     written: dict[str, int] = field(default_factory=dict)   # table -> rows of this job in that version
+    extra: dict = field(default_factory=dict)               # the spec's own per-job state (e.g. its memo)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class JobSpec:
     writes: Callable[[Config], bool] = lambda cfg: True
     run_prefix: str = "run"
     require_records: bool = False               # an input with no usable record is an error, not an empty job
+    # called on every record as it leaves the pipeline, in log order, before it is counted and sorted: a spec
+    # may settle records its pipeline deferred (the run memo gives a MEMO record its recorded verdict)
+    settle: Callable[[JobState, dict], None] = lambda st, r: None
 
 
 def run_job(cfg: Config, spec: JobSpec, source: str | Path | Iterable[dict], run_name: str | None = None,
@@ -155,6 +159,7 @@ def _stream(spec: JobSpec, st: JobState, runner, records: Iterator[dict], dead: 
     with (st.run_dir / "verdicts.jsonl").open("w", encoding="utf-8") as vf:
         for batch in runner.stream(pipeline, batched(records, st.cfg.run.batch_size)):
             for r in batch:
+                spec.settle(st, r)
                 st.counts["records"] += 1
                 spec.count(r, st.counts)
                 if r["status"] == Status.OK:

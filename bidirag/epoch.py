@@ -26,7 +26,8 @@ def format_report(rep: dict) -> str:
     lines = [
         f"epoch {rep['epoch']} ({rep['run']}) on {rep['input']}",
         f"  queries read        {rep['queries']}  (dead-lettered {rep['dead_lettered']})",
-        f"  answers generated   {rep['generated']}  (failed {rep['failed']})",
+        f"  answers generated   {rep['generated']}  (failed {rep['failed']})"
+        + (f"  (memo hits {rep['memo_hits']})" if rep.get("memo_hits") else ""),
         f"  accepted            {rep['accepted']}",
         "  rejected by check   " + ", ".join(f"{c} {n}" for c, n in rb.items()),
         f"  deduplicated        {rep['deduplicated']}",

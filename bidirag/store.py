@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-CORPUS, EXPERIENCE, MANIFESTS, UNITS = "corpus", "experience", "manifests", "knowledge_units"
+CORPUS, EXPERIENCE, MANIFESTS, UNITS, MEMO = "corpus", "experience", "manifests", "knowledge_units", "memo"
 RELEASES = "releases"               # one row per promotion / rollback (bidirag/release.py)
 PRODUCTION_SUFFIX = "_production"   # corpus_production, knowledge_units_production: what readers open
 STABLE_IDS = {"new_table_enable_stable_row_ids": "true"}
@@ -81,6 +81,25 @@ def units_schema(dim: int) -> pa.Schema:
         pa.field("scores", pa.string()),            # JSON: the unit checks' scores
         pa.field("model_ids", pa.string()),
         pa.field("config_hash", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+    ])
+
+
+def memo_schema(dim: int) -> pa.Schema:
+    """The run memo (`bidirag/memo.py`): one row per (normalised query, retrieved doc ids, warnings, model ids,
+    memo digest of the config) that was answered and judged; `doc_id` is the sha256 of that key."""
+    return pa.schema([
+        pa.field("doc_id", pa.string(), nullable=False),   # the memo key
+        pa.field("query_key", pa.string()),                # sha256 of (normalised query, model ids, digest)
+        pa.field("query_norm", pa.string()),
+        pa.field("retrieved_ids", pa.list_(pa.string())),
+        pa.field("warnings_digest", pa.string()),
+        pa.field("model_ids", pa.string()),
+        pa.field("config_digest", pa.string()),
+        pa.field("verdict", pa.string()),                  # JSON: answer, confidence, status, scores, ...
+        pa.field("answer_doc_id", pa.string()),            # content id of the text an accepted answer writes
+        pa.field("vector", pa.list_(pa.float32(), dim)),   # embedding of the answer (dedup, corpus row)
+        pa.field("epoch", pa.int32()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
     ])
 
@@ -216,7 +235,8 @@ class Store:
         if name == RELEASES:
             return RELEASES_SCHEMA
         name = name.removesuffix(PRODUCTION_SUFFIX)
-        return {CORPUS: corpus_schema, EXPERIENCE: experience_schema, UNITS: units_schema}[name](self.dim)
+        return {CORPUS: corpus_schema, EXPERIENCE: experience_schema, UNITS: units_schema,
+                MEMO: memo_schema}[name](self.dim)
 
     def table(self, name: str):
         for attempt in range(5):   # another process may be creating the same table right now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import string
 import unicodedata
@@ -163,3 +164,37 @@ def claim_gap(text: str, claim: str) -> int:
                     del count[words[lo]]
             lo += 1
     return best
+
+
+def normalize_query(text: str) -> str:
+    """A query's identity for the run memo: NFKC, case-folded, punctuation dropped, white space collapsed.
+    "What is X?", "what is x" and "WHAT is X ?!" are the same query; different words never are."""
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = "".join(" " if (ch in _PUNCT or unicodedata.category(ch).startswith("P")) else ch for ch in t)
+    return _WS.sub(" ", t).strip()
+
+
+def doc_sentences(text: str) -> list[str]:
+    """A retrieved doc's sentences, as written (citations and spacing untouched)."""
+    parts = [p.strip() for p in _SENT.split(text.strip()) if p.strip()]
+    return parts or ([text.strip()] if text.strip() else [])
+
+
+def select_evidence(question: str, doc: str, sentences: int | None) -> str:
+    """Evidence selection: the `sentences` sentences of `doc` that best match the question, in the doc's own order.
+    A sentence scores the question's content-word stems it holds, each weighted by how rare it is among the doc's
+    sentences (log(1 + n / df)): the article's own topic words ("Eiffel Tower" in every sentence of its article)
+    count less than the word that singles out the answer's sentence ("completed"). Earlier sentences win ties.
+    The whole doc when `sentences` is 0/None or the doc has no more sentences than that."""
+    if not sentences:
+        return doc
+    sents = doc_sentences(doc)
+    if len(sents) <= sentences:
+        return doc
+    want = {stem(w) for w in content_words(question)}
+    have = [want & {stem(w) for w in content_words(s)} for s in sents]
+    df = Counter(w for h in have for w in h)
+    weight = {w: math.log(1 + len(sents) / n) for w, n in df.items()}
+    score = [sum(weight[w] for w in h) for h in have]
+    keep = sorted(sorted(range(len(sents)), key=lambda i: (-score[i], i))[:sentences])
+    return " ".join(sents[i] for i in keep)

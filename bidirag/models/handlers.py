@@ -40,7 +40,7 @@ def generator(cfg: GeneratorConfig):
         if cfg.backend == "fake":
             from bidirag.models.fakes import FakeGenerator
 
-            return FakeGenerator()
+            return FakeGenerator(stop_at_first_sentence=cfg.stop_at_first_sentence)
         from bidirag.models import generator as g
         from bidirag.models.prepare import generator_dir
 
@@ -48,14 +48,15 @@ def generator(cfg: GeneratorConfig):
                "openai": g.OpenAIGenerator}[cfg.backend]
         return cls(cfg.path or generator_dir(name=cfg.name), max_new_tokens=cfg.max_new_tokens,
                    batch_size=cfg.batch_size, answer_prefix=cfg.answer_prefix, seed=cfg.seed,
-                   temperature=cfg.temperature,
+                   temperature=cfg.temperature, stop_at_first_sentence=cfg.stop_at_first_sentence,
                    max_doc_chars=cfg.max_doc_chars, device=cfg.device, dtype=cfg.dtype,
                    max_model_len=cfg.max_model_len, kv_cache_gb=cfg.kv_cache_gb,
-                   prefix_caching=cfg.prefix_caching, endpoint=cfg.endpoint,
+                   prefix_caching=cfg.prefix_caching, omp_threads_bind=cfg.omp_threads_bind, endpoint=cfg.endpoint,
                    model_name=cfg.model_name, api_key_env=cfg.api_key_env,
                    request_timeout_s=cfg.request_timeout_s)
 
-    return _cached("generator:" + cfg.model_dump_json(), make)
+    # evidence selection happens in the Generate stage, not in the handler: it never needs another engine
+    return _cached("generator:" + cfg.model_dump_json(exclude={"evidence_sentences"}), make)
 
 
 def nli(cfg: NLIConfig):

@@ -26,6 +26,8 @@ class Status(StrEnum):
     FAILED = "failed"               # a stage raised on it (reason names the stage and error)
     DEDUPLICATED = "deduplicated"   # a near-duplicate of another candidate of the same job
     ANSWERED = "answered"           # standard RAG: answered, nothing is written
+    MEMO = "memo"                   # answered and judged before (run memo): skips generation and checks; the
+                                    # driver's `settle` gives it its recorded verdict before it is counted
 
 
 def is_ok(r: Record) -> bool:

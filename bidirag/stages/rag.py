@@ -11,7 +11,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import strip_citations
+from bidirag.text import select_evidence, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -95,8 +95,9 @@ class Generate(Stage):
 
     def process_active(self, records: list[Record]) -> None:
         faults.point("generate")
-        prompts = [Prompt(r["text"], [d["text"] for d in r["retrieved"]], r.get("warnings", []))
-                   for r in records]
+        k = self.cfg.models.generator.evidence_sentences
+        prompts = [Prompt(r["text"], [select_evidence(r["text"], d["text"], k) for d in r["retrieved"]],
+                          r.get("warnings", [])) for r in records]
         for r, a in zip(records, self._gen.answer(prompts), strict=True):
             r["answer"] = a.text
             r["confidence"] = a.confidence     # the generator's token log-probability summary, or None
