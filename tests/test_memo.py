@@ -217,6 +217,6 @@ def test_a_repeat_of_a_query_whose_first_copy_failed_fails_too_and_is_replayable
     rep = run_epoch(cfg, log, run_name="f", progress=False, spec=epoch_spec(builder))
     assert rep["failed"] == 2 and rep["memo_hits"] == 0
     dead = [json.loads(x) for x in (Path(rep["report_dir"]) / "dead_letter.jsonl").read_text().splitlines()]
-    assert sorted(json.loads(d["raw"])["query_id"] for d in dead) == ["q2", "r2"]
+    assert sorted(d["record"]["query_id"] for d in dead) == ["q2", "r2"]       # whole records: replayable
     assert any("first copy of this query failed" in d["reason"] and "endpoint down" in d["reason"] for d in dead)
     assert Store(cfg.store.uri, dim=384).table(MEMO).count_rows() == 3     # failures are never memoised
