@@ -130,7 +130,7 @@ class RetrievalConfig(_Strict):
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding",
-                  "attribution", "novelty")
+                  "attribution", "novelty", "trust")
 
 
 class AcceptanceConfig(_Strict):

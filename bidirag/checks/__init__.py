@@ -1,7 +1,7 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, premise, answerable, content,
-opinion, relevance, grounding, attribution, novelty — the paper's three last, bidirag's additions in
+opinion, relevance, grounding, attribution, novelty, trust — the paper's three (grounding, attribution, novelty), bidirag's additions in
 front of them, because an NLI model happily "entails" answers that only restate the question, copy an
 off-topic sentence of a document, or obey an injected instruction. Each file's docstring gives its formula.
 The pure scoring functions are re-exported here for direct use.
@@ -36,7 +36,7 @@ from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
 CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding", "attribution",
-          "novelty")
+          "novelty", "trust")
 
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "content", "enabled", "get",
