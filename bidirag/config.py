@@ -290,6 +290,30 @@ class BeamConfig(_Strict):
     options: list[str] = Field(default_factory=list, description="Beam pipeline options passed through, "
                                                                  "e.g. ['--runner=FlinkRunner', ...].")
     min_batch_size: int = Field(1, ge=1, description="BatchElements lower bound.")
+    temp_location: str | None = Field(None, description="Where the driver writes the records to process and the "
+                                                        "pipeline writes its results (Beam IOs): a local directory "
+                                                        "or an object-store URI the workers can read and write "
+                                                        "(s3://bucket/tmp, gs://...; S3 is reached with "
+                                                        "store.storage_options). None = the pipeline option "
+                                                        "--temp_location if given, else a local temp directory "
+                                                        "(in-process runners only).")
+    gpu_type: str = Field("nvidia-tesla-t4", description="Accelerator type in the `accelerator` resource hint of a "
+                                                         "stage with num_gpus > 0 (Dataflow names, e.g. "
+                                                         "nvidia-l4).")
+    resource_hints: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Extra Beam resource hints per stage name, over those derived from the "
+                                          "stage's resources, e.g. {generate: {min_ram: 16GB}}. Hint names: "
+                                          "min_ram, accelerator, cpu_count, max_active_bundles_per_worker.")
+
+    @field_validator("resource_hints")
+    @classmethod
+    def _known_hints(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        known = {"min_ram", "accelerator", "cpu_count", "max_active_bundles_per_worker"}
+        for stage, hints in v.items():
+            bad = sorted(set(hints) - known)
+            if bad:
+                raise ValueError(f"unknown Beam resource hint(s) {bad} for stage {stage!r}; use {sorted(known)}")
+        return v
 
 
 class RunConfig(_Strict):
