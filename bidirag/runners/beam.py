@@ -16,6 +16,7 @@ num_gpus > 0, `cpu_count` for num_cpus >= 1, plus `run.beam.resource_hints`).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import tempfile
@@ -30,9 +31,7 @@ from bidirag.stages.base import Record, Stage, is_ok
 from bidirag.uri import expand_options, is_remote, join, location, s3_endpoint, scheme_of
 
 DEAD = "dead_letter"
-# runners whose workers run on the driver's machine (a local temp folder is visible to them)
-IN_PROCESS_RUNNERS = {"directrunner", "fnapirunner", "prismrunner", "bundlebaseddirectrunner",
-                      "switchingdirectrunner", "interactiverunner"}
+logger = logging.getLogger(__name__)
 
 
 def resource_hints(stage: str, res: Resources, cfg: BeamConfig) -> dict[str, str]:
@@ -44,15 +43,12 @@ def resource_hints(stage: str, res: Resources, cfg: BeamConfig) -> dict[str, str
         hints["accelerator"] = f"type:{cfg.gpu_type};count:{math.ceil(res.num_gpus)};install-nvidia-driver"
     if res.num_cpus >= 1:
         hints["cpu_count"] = str(math.ceil(res.num_cpus))
-    hints.update(cfg.resource_hints.get(stage, {}))
+    hints.update({k: str(v) for k, v in cfg.resource_hints.get(stage, {}).items()})
     return hints
 
 
 def _option(options: list[str], name: str) -> str | None:
-    for o in options:
-        if o == f"--{name}" or o.startswith(f"--{name}="):
-            return o.split("=", 1)[1] if "=" in o else ""
-    return None
+    return BeamConfig(options=options).option(name)
 
 
 def s3_pipeline_options(storage_options: dict | None, given: list[str]) -> list[str]:
@@ -113,13 +109,13 @@ def build_beam_pipeline(p, stages: list[Stage], source: str, out_dir: str, min_b
             if ok:
                 yield ok
 
-    recs = (p | "read" >> beam.io.ReadFromText(source) | "parse" >> beam.Map(json.loads)
-            | "batch" >> beam.BatchElements(min_batch_size=min_batch, max_batch_size=max_batch))
-    dead = []
     unknown = sorted(set(cfg.resource_hints) - {st.name for st in stages})
     if unknown:
         raise ConfigError(f"run.beam.resource_hints names stage(s) {unknown} that this pipeline does not have; "
                           f"use {[st.name for st in stages]}")
+    recs = (p | "read" >> beam.io.ReadFromText(source) | "parse" >> beam.Map(json.loads)
+            | "batch" >> beam.BatchElements(min_batch_size=min_batch, max_batch_size=max_batch))
+    dead = []
     for st in stages:
         do = beam.ParDo(StageDoFn(st))
         hints = resource_hints(st.name, st.resources, cfg)
@@ -152,15 +148,11 @@ class BeamRunner:
         self.temp_root()            # a temp location the workers cannot see fails before the job starts
 
     def temp_root(self) -> str | None:
-        """The configured temp location (None = a local temp folder), refused when it is local but the
-        runner's workers are not on this machine."""
-        root = self.cfg.temp_location or _option(self.cfg.options, "temp_location") or None
-        runner = (_option(self.cfg.options, "runner") or "FnApiRunner").lower()
-        if runner not in IN_PROCESS_RUNNERS and (root is None or not is_remote(root)):
-            raise ConfigError(f"the Beam runner {_option(self.cfg.options, 'runner')} runs workers elsewhere, which "
-                              f"cannot read the local temp location {root or '(a local temp folder)'}; set "
-                              "run.beam.temp_location to object storage they can reach (e.g. s3://bucket/tmp)")
-        return root
+        """The temp location (None = a local temp folder); a ConfigError when the workers could not see it."""
+        try:
+            return self.cfg.temp_root()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
 
     def _pipeline(self, remote_scheme: str | None):
         beam = _beam()
@@ -238,5 +230,5 @@ def _remove(work) -> None:
         return
     try:
         work.fs.delete_dir(str(work).split("://", 1)[1])
-    except Exception:  # noqa: BLE001 - leftover temp objects are harmless; a bucket lifecycle rule clears them
-        pass
+    except Exception as e:  # noqa: BLE001 - leftover temp objects are harmless; a bucket lifecycle rule clears them
+        logger.warning("could not remove the Beam temp folder %s: %s", work, e)
