@@ -173,3 +173,27 @@ def test_flink_config_is_a_process_environment_beam_accepts():
     assert cfg.run.beam.temp_root().startswith("s3://") and cfg.store.uri.startswith("s3://")
     dataflow = load_config(ROOT / "configs/default.yaml", ROOT / "configs/beam-dataflow.yaml")
     assert dataflow.run.beam.temp_root().startswith("gs://")
+
+
+def test_a_temp_location_bucket_that_is_missing_fails_before_the_job(tmp_path, corpus_file, s3, monkeypatch, capsys):
+    """exit 2, one line naming the bucket, and no run folder or epoch: checked before the job starts."""
+    from bidirag.cli import main
+    from bidirag.store import Store
+
+    monkeypatch.setenv(KEY_ENV, s3["key"])
+    monkeypatch.setenv(SECRET_ENV, s3["secret"])
+    log = write_log(tmp_path / "q.jsonl", [{"query_id": "q1", "text": "What is the capital of Poland?"}])
+    args = ["--config", str(ROOT / "configs/default.yaml"), "--config", str(ROOT / "configs/test-fakes.yaml"),
+            "--set", f"store.uri={tmp_path / 'store'}", "--set", f"run.runs_dir={tmp_path / 'runs'}",
+            "--set", "run.runner=beam", "--set", "run.beam.temp_location=s3://no-such-beam-bucket/tmp",
+            "--set", (f"store.storage_options={{aws_endpoint: '{s3['endpoint']}', aws_region: us-east-1, "
+                      f"aws_access_key_id: '${{{KEY_ENV}}}', aws_secret_access_key: '${{{SECRET_ENV}}}'}}"),
+            "--quiet"]
+    assert main(["ingest", str(corpus_file), *args]) == 0
+    capsys.readouterr()
+    before = Store(tmp_path / "store", dim=None).manifests("epoch")
+    assert main(["run", "--queries", str(log), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bucket 'no-such-beam-bucket' does not exist" in err, err
+    assert Store(tmp_path / "store", dim=None).manifests("epoch") == before
+    assert not list((tmp_path / "runs").glob("*/*"))
