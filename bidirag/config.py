@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -286,10 +286,59 @@ class RayConfig(_Strict):
                                                     "than every node; turn off on an autoscaling cluster.")
 
 
+# Beam runners whose workers run on the driver's machine (a local temp location is visible to them)
+BEAM_IN_PROCESS_RUNNERS = {"directrunner", "fnapirunner", "prismrunner", "bundlebaseddirectrunner",
+                           "switchingdirectrunner", "interactiverunner"}
+
+
 class BeamConfig(_Strict):
     options: list[str] = Field(default_factory=list, description="Beam pipeline options passed through, "
                                                                  "e.g. ['--runner=FlinkRunner', ...].")
     min_batch_size: int = Field(1, ge=1, description="BatchElements lower bound.")
+    temp_location: str | None = Field(None, description="Where the driver writes the records to process and the "
+                                                        "pipeline writes its results (Beam IOs): a local directory "
+                                                        "or an object-store URI the workers can read and write "
+                                                        "(s3://bucket/tmp, gs://...; S3 is reached with "
+                                                        "store.storage_options). None = the pipeline option "
+                                                        "--temp_location if given, else a local temp directory "
+                                                        "(in-process runners only).")
+    gpu_type: str = Field("nvidia-tesla-t4", description="Accelerator type in the `accelerator` resource hint of a "
+                                                         "stage with num_gpus > 0 (Dataflow names, e.g. "
+                                                         "nvidia-l4).")
+    resource_hints: dict[str, dict[str, str | int]] = Field(
+        default_factory=dict, description="Extra Beam resource hints per stage name, over those derived from the "
+                                          "stage's resources, e.g. {generate: {min_ram: 16GB}}. Hint names: "
+                                          "min_ram, accelerator, cpu_count, max_active_bundles_per_worker.")
+
+    @field_validator("resource_hints")
+    @classmethod
+    def _known_hints(cls, v: dict[str, dict[str, str | int]]) -> dict[str, dict[str, str | int]]:
+        known = {"min_ram", "accelerator", "cpu_count", "max_active_bundles_per_worker"}
+        for stage, hints in v.items():
+            bad = sorted(set(hints) - known)
+            if bad:
+                raise ValueError(f"unknown Beam resource hint(s) {bad} for stage {stage!r}; use {sorted(known)}")
+        return v
+
+    def option(self, name: str) -> str | None:
+        """The value of pipeline option --name in `options` (None if absent)."""
+        for o in self.options:
+            if o == f"--{name}" or o.startswith(f"--{name}="):
+                return o.split("=", 1)[1] if "=" in o else ""
+        return None
+
+    def temp_root(self) -> str | None:
+        """Where records and results go: temp_location, else --temp_location, else None (a local temp folder).
+        A ValueError when it is local but the runner's workers are elsewhere (they could not read it)."""
+        from bidirag.uri import is_remote
+
+        root = self.temp_location or self.option("temp_location") or None
+        runner = self.option("runner")
+        if (runner or "FnApiRunner").lower() not in BEAM_IN_PROCESS_RUNNERS and (root is None or not is_remote(root)):
+            raise ValueError(f"the Beam runner {runner} runs workers elsewhere, which cannot read the local temp "
+                             f"location {root or '(a local temp folder)'}; set run.beam.temp_location to object "
+                             "storage they can reach (e.g. s3://bucket/tmp)")
+        return root
 
 
 class RunConfig(_Strict):
@@ -313,6 +362,12 @@ class RunConfig(_Strict):
                                                                          "(in-process), ray or beam.")
     ray: RayConfig = Field(default_factory=RayConfig, description="Ray runner settings.")
     beam: BeamConfig = Field(default_factory=BeamConfig, description="Beam runner settings.")
+
+    @model_validator(mode="after")
+    def _beam_temp_reachable(self) -> RunConfig:
+        if self.runner == "beam":
+            self.beam.temp_root()
+        return self
 
 
 class Config(_Strict):

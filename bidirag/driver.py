@@ -95,6 +95,8 @@ def run_job(cfg: Config, spec: JobSpec, source: str | Path | Iterable[dict], run
         source = location(source, store.storage_options)
         check_log(source)            # a wrong file fails now, not after the models have loaded
     location(cfg.run.runs_dir, store.storage_options).mkdir(parents=True, exist_ok=True)   # reachable?
+    if cfg.run.runner == "beam" and cfg.run.beam.temp_root():    # where Beam's workers read and write: reachable?
+        location(cfg.run.beam.temp_root(), store.storage_options).mkdir(parents=True, exist_ok=True)
     with writer_lock(cfg.store.uri, cfg.store.lock, what=f"{spec.what} over {input_desc or source}"):
         store.init()
         prepare_base(store, job_base(store, cfg.run.base, input_desc))   # production (or run.base), not a rejected head

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pyarrow as pa
@@ -82,3 +88,48 @@ def query_log(tmp_path):
         {"query_id": "q4", "text": "Which river flows through Warsaw, the capital of Poland?"},
         {"query_id": "q5", "text": "This one is unanswerable: who was Tesla?"},
     ])
+
+
+BUCKET = "bidirag-test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's S3 server (`moto[server]`) in its own process on a free port, bucket BUCKET made; the first 3
+    requests (make a user, its policy, its key) are unauthenticated, every later one must be signed with that key.
+    Used by tests/test_s3.py and tests/test_beam_io.py."""
+    boto3 = pytest.importorskip("boto3")
+    pytest.importorskip("moto")
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("moto S3 server did not start")
+            time.sleep(0.1)
+    kw = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+    iam = boto3.client("iam", aws_access_key_id="setup", aws_secret_access_key="setup", **kw)
+    iam.create_user(UserName="bidirag")
+    iam.put_user_policy(UserName="bidirag", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="bidirag")["AccessKey"]
+    client = boto3.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                          **kw)
+    client.create_bucket(Bucket=BUCKET)
+    yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"], "client": client}
+    proc.terminate()
+    proc.wait(timeout=10)

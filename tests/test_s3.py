@@ -8,63 +8,22 @@ here (no emulator on the package registries)."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from bidirag.cli import main
-from tests.conftest import DOCS, ROOT
+from tests.conftest import BUCKET, DOCS, ROOT
+from tests.conftest import free_port as _free_port
 
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto")
 
-BUCKET = "bidirag-test"
 KEY_ENV, SECRET_ENV = "BIDIRAG_TEST_S3_KEY", "BIDIRAG_TEST_S3_SECRET"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3():
-    """moto's S3 server in its own process; the first 3 requests (make a user, its policy, its key) are
-    unauthenticated, every later one must be signed with that key."""
-    port = _free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
-            break
-        except Exception:  # noqa: BLE001 - not up yet
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("moto S3 server did not start")
-            time.sleep(0.1)
-    kw = {"endpoint_url": endpoint, "region_name": "us-east-1"}
-    iam = boto3.client("iam", aws_access_key_id="setup", aws_secret_access_key="setup", **kw)
-    iam.create_user(UserName="bidirag")
-    iam.put_user_policy(UserName="bidirag", PolicyName="all", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="bidirag")["AccessKey"]
-    client = boto3.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-                          **kw)
-    client.create_bucket(Bucket=BUCKET)
-    yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"], "client": client}
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _keys(s3, prefix=""):

@@ -13,7 +13,7 @@ def make_runner(cfg: Config):
     if cfg.run.runner == "beam":
         from bidirag.runners.beam import BeamRunner
 
-        return BeamRunner(cfg.run.beam, cfg.run.batch_size)
+        return BeamRunner(cfg.run.beam, cfg.run.batch_size, cfg.store.storage_options)
     from bidirag.runners.local import LocalRunner
 
     return LocalRunner()
