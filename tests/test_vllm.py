@@ -117,7 +117,8 @@ def test_vllm_generator_inside_a_ray_actor(model_dir, tmp_path, corpus_file):
 
     cfg = load_config(ROOT / "configs/default.yaml", overrides=[
         f"store.uri={tmp_path / 's'}", f"run.runs_dir={tmp_path / 'r'}", "run.runner=ray", "run.ray.num_cpus=2",
-        "models.generator.backend=vllm", "models.generator.max_model_len=1024", "models.generator.max_new_tokens=24",
+        "models.generator.name=smollm2-135m-instruct", "models.generator.backend=vllm",
+        "models.generator.max_model_len=1024", "models.generator.max_new_tokens=24",
         "models.nli.backend=fake", "models.embedder.backend=fake"])
     ingest(cfg, corpus_file, progress=False)
     log = write_log(tmp_path / "q.jsonl", [{"query_id": f"q{i}", "text": p.question} for i, p in enumerate(PROMPTS)])
