@@ -133,3 +133,16 @@ def s3():
     yield {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"], "client": client}
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_models_after_each_module():
+    """Models are cached per process (bidirag.models.handlers): drop them after each test module, so a vLLM engine
+    loaded by one module does not hold memory while a later module starts its own (e.g. inside a Ray actor)."""
+    yield
+    import gc
+
+    from bidirag.models import handlers
+
+    handlers.clear()
+    gc.collect()
