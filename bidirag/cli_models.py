@@ -48,14 +48,20 @@ def cmd_models_train_nli(args) -> int:
     return 0
 
 
+def _answer_files(data: str, what: str) -> list[Path]:
+    """The comma-separated answers files of `--data`; missing ones are named with how to make them."""
+    files = [Path(x) for x in data.split(",") if x]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"{what} data not found: {', '.join(missing)}; make it with "
+                                "`python -m bidirag.training.verifier_data --out DIR`")
+    return files
+
+
 def cmd_models_train_verifier(args) -> int:
     from bidirag.training.train_verifier import train
 
-    files = [Path(x) for x in args.data.split(",") if x]
-    missing = [str(f) for f in files if not f.exists()]
-    if missing:
-        raise FileNotFoundError(f"verifier data not found: {', '.join(missing)}; make it with "
-                                "`python -m bidirag.training.verifier_data --out DIR`")
+    files = _answer_files(args.data, "verifier")
     emit(train(files, Path(args.out), epochs=args.epochs, lr=args.lr, seed=args.seed))
     return 0
 
@@ -63,11 +69,7 @@ def cmd_models_train_verifier(args) -> int:
 def cmd_models_train_trust(args) -> int:
     from bidirag.training.train_trust import train
 
-    files = [Path(x) for x in args.data.split(",") if x]
-    missing = [str(f) for f in files if not f.exists()]
-    if missing:
-        raise FileNotFoundError(f"trust data not found: {', '.join(missing)}; make it with "
-                                "`python -m bidirag.training.verifier_data --out DIR`")
+    files = _answer_files(args.data, "trust")
     emit(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2))
     return 0
 

@@ -22,20 +22,11 @@ class OpsError(RuntimeError):
 
 
 def resolve(tbl, ref: str | int) -> int:
-    """A version number, a tag name or `head` -> version number, with a clear error."""
-    if str(ref) == "head":
-        return int(tbl.version)
-    versions = {v["version"] for v in tbl.list_versions()}
-    if isinstance(ref, int) or str(ref).isdigit():
-        v = int(ref)
-        if v not in versions:
-            raise OpsError(f"unknown version {v} of table {tbl.name!r}; `bidirag snapshots` lists them "
-                           "(it may have been garbage-collected)")
-        return v
-    tags = tbl.tags.list()
-    if ref not in tags:
-        raise OpsError(f"unknown tag {ref!r}; known tags: {', '.join(sorted(tags)) or 'none'}")
-    return int(tags[ref]["version"])
+    """A version number, a tag name or `head` -> version number (`release.resolve`), errors as OpsError."""
+    try:
+        return release.resolve(tbl, ref)
+    except release.ReleaseError as e:
+        raise OpsError(str(e)) from None
 
 
 def _dataset(tbl, version: int):

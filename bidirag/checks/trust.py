@@ -96,6 +96,13 @@ def features(question: str, text: str, docs: Sequence[str], scores: dict[str, fl
     return out
 
 
+def _require_checks(model: TrustModel, available) -> None:
+    missing = [c for c in model.checks_needed if c not in available]
+    if missing:
+        raise ValueError(f"the trust model needs the scores of check(s) {missing}: add them to "
+                         "acceptance.checks, or train a model without them (`bidirag models train-trust`)")
+
+
 @register
 class Trust(Check):
     name = "trust"
@@ -115,6 +122,7 @@ class Trust(Check):
         import logging
 
         model = self.model(cfg.acceptance)
+        _require_checks(model, cfg.acceptance.checks)
         trained_on = model.spec.get("trained", {}).get("generators") or []
         used = Path(cfg.models.generator.path or cfg.models.generator.name).name
         if trained_on and used not in trained_on and cfg.models.generator.backend != "fake":
@@ -122,17 +130,10 @@ class Trust(Check):
                 "the trust model was trained on answers of %s, not of the configured generator %s: its "
                 "probabilities are not calibrated for it; retrain it (`bidirag models train-trust`)",
                 ", ".join(trained_on), used)
-        missing = [c for c in model.checks_needed if c not in cfg.acceptance.checks]
-        if missing:
-            raise ValueError(f"the trust model needs the scores of check(s) {missing}: add them to "
-                             "acceptance.checks, or train a model without them (`bidirag models train-trust`)")
 
     def score(self, ctx: CheckContext) -> list[float]:
         model = self.model(ctx.acceptance)
-        missing = [c for c in model.checks_needed if c not in ctx.scores]
-        if missing:
-            raise ValueError(f"the trust model needs the scores of check(s) {missing}: add them to "
-                             "acceptance.checks, or train a model without them (`bidirag models train-trust`)")
+        _require_checks(model, ctx.scores)
         rows = []
         for i in range(len(ctx)):
             conf = ctx.records[i].get("confidence")

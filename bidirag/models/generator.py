@@ -84,8 +84,9 @@ def confidence(c: Completion) -> dict[str, float] | None:
     if not c.logprobs:
         return None
     start = next((i + 1 for i, t in enumerate(c.tokens) if "]" in t), 0)
-    lps = c.logprobs[start:] or c.logprobs
-    alts = (c.alts[start:] if start < len(c.logprobs) else c.alts) or [None]
+    if start >= len(c.logprobs):       # nothing after the citation: judge every token
+        start = 0
+    lps, alts = c.logprobs[start:], c.alts[start:]
     margins = [lp - (a if a is not None else -20.0) for lp, a in zip(lps, alts, strict=False)] or [0.0]
     low = sorted(lps)[:3]
     return {"lp_cite": round(float(c.logprobs[0]), 4), "lp_min": round(float(min(lps)), 4),
