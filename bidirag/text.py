@@ -8,6 +8,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 
 _WS = re.compile(r"\s+")
 _CITE = re.compile(r"\[(\d{1,3})\]")
@@ -198,3 +199,18 @@ def select_evidence(question: str, doc: str, sentences: int | None) -> str:
     score = [sum(weight[w] for w in h) for h in have]
     keep = sorted(sorted(range(len(sents)), key=lambda i: (-score[i], i))[:sentences])
     return " ".join(sents[i] for i in keep)
+
+
+def judge_evidence(question: str, answer: str, docs: Sequence[str], k: int = 3) -> str:
+    """The sentences a checker needs to judge an answer: the `k` retrieved sentences sharing most content-word
+    stems with the question, plus the sentence holding most of the answer's new words, in retrieval order."""
+    q = {stem(w) for w in content_words(question)}
+    new = {stem(w) for w in content_words(answer)} - q
+    sents = [s for d in docs for s in split_sentences(d)]
+    if not sents:
+        return ""
+    words = [{stem(w) for w in content_words(s)} for s in sents]
+    qov = [len(q & w) for w in words]
+    pick = set(sorted(range(len(sents)), key=lambda i: (-qov[i], i))[:k])
+    pick.add(max(range(len(sents)), key=lambda i: (len(new & words[i]), qov[i], -i)))
+    return " ".join(sents[i] for i in sorted(pick))

@@ -166,3 +166,15 @@ def test_qwen_gguf_is_assembled_in_order_into_a_fresh_cache(tmp_path, monkeypatc
 
     with pytest.raises(FileNotFoundError, match="expected 5"):
         prepare.assemble_qwen_gguf(tmp_path / "fresh-cache")
+
+
+def test_a_missing_local_generator_folder_is_named_but_a_hub_id_is_left_to_transformers(tmp_path):
+    import pytest
+
+    from bidirag.models.generator import _check_path
+
+    for missing in (str(tmp_path / "nope"), "./nope", "nope"):
+        with pytest.raises(FileNotFoundError, match="models prepare"):
+            _check_path(missing)
+    _check_path(str(tmp_path))            # exists
+    _check_path("Qwen/Qwen2.5-0.5B")      # a hub id: transformers resolves (or names) it

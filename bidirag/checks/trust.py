@@ -12,7 +12,11 @@ Three kinds of evidence separate those from correct answers, none tied to a ques
 - **The other checks' scores** (grounding, relevance, content, novelty, answerable, premise, ...), as numbers
   rather than pass/fail.
 - **The generator's own confidence** (`models.generator.confidence`: token log-probabilities of the cited doc
-  number and of the least likely content tokens), when its backend reports them.
+  number and of the least likely content tokens), when its backend reports them, and its **self-check**
+  (`conf:judge`, `models.generator.self_check`): asked once more, with only the passage sentences that best match
+  the question and the answer, "is the proposed answer a correct answer to the question?", the log-odds of yes
+  vs no. It reads the answer against the question rather than against the passage, which is where the
+  swapped-fact answers fail.
 
 The weights, the feature standardisation and the features' names are in a JSON file trained by `bidirag models
 train-trust` on the generator's own labeled answers to `nli_train` questions (design split; never the
@@ -69,6 +73,10 @@ class TrustModel:
     def needs_confidence(self) -> bool:
         return any(f.startswith("conf:") for f in self.features)
 
+    @property
+    def needs_self_check(self) -> bool:
+        return "conf:judge" in self.features
+
     def predict(self, rows: Sequence[dict[str, float]]) -> list[float]:
         out = []
         for x in rows:
@@ -123,6 +131,10 @@ class Trust(Check):
 
         model = self.model(cfg.acceptance)
         _require_checks(model, cfg.acceptance.checks)
+        if model.needs_self_check and not cfg.models.generator.self_check:
+            raise ValueError("the trust model reads the generator's self-check (conf:judge) but "
+                             "models.generator.self_check is false: set it to true, or use a model trained without "
+                             "it (`bidirag models train-trust --features align,check`)")
         trained_on = model.spec.get("trained", {}).get("generators") or []
         used = Path(cfg.models.generator.path or cfg.models.generator.name).name
         if trained_on and used not in trained_on and cfg.models.generator.backend != "fake":
@@ -134,14 +146,18 @@ class Trust(Check):
     def score(self, ctx: CheckContext) -> list[float]:
         model = self.model(ctx.acceptance)
         _require_checks(model, ctx.scores)
-        rows = []
+        rows, judged = [], []
+        conf_needed = [f for f in model.features if f.startswith("conf:")]
         for i in range(len(ctx)):
             conf = ctx.records[i].get("confidence")
-            if model.needs_confidence and not conf:
-                raise ValueError("the trust model needs the generator's token log-probabilities, which this "
-                                 "generator backend did not report: use the vllm or transformers backend (or an "
-                                 "OpenAI-compatible server that returns logprobs), or a model trained without "
-                                 "conf:* features")
-            rows.append(features(ctx.queries[i], ctx.texts[i], ctx.docs[i],
-                                 {k: v[i] for k, v in ctx.scores.items()}, conf))
-        return model.predict(rows) if rows else []
+            if model.needs_confidence and not conf and ctx.texts[i].strip():
+                raise ValueError("the trust model needs the generator's confidence (conf:* features), which this "
+                                 "generator did not report: use the vllm or transformers backend (or an "
+                                 "OpenAI-compatible server that returns logprobs) with models.generator.self_check "
+                                 "true, or a model trained without conf:* features")
+            f = features(ctx.queries[i], ctx.texts[i], ctx.docs[i], {k: v[i] for k, v in ctx.scores.items()}, conf)
+            # an answer the generator could not be asked about (empty) is not trusted
+            judged.append(all(k in f for k in conf_needed))
+            rows.append(f)
+        scored = iter(model.predict([f for f, ok in zip(rows, judged, strict=True) if ok]))
+        return [next(scored) if ok else 0.0 for ok in judged]

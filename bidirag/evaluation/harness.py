@@ -70,7 +70,7 @@ def answer_queries(cfg: Config, records: list[dict], use_experience: bool) -> tu
     st = Store.from_config(cfg.store, cfg.models.embedder.dim)
     pinned, exp, units = st.table(CORPUS).version, st.table(EXPERIENCE).version, st.table(UNITS).version
     top_m = cfg.experience.top_m if use_experience else 0
-    pipe = Pipeline("answer", [Retrieve(cfg, pinned, exp, top_m, units), Generate(cfg)])
+    pipe = Pipeline("answer", [Retrieve(cfg, pinned, exp, top_m, units), Generate(cfg, self_check=False)])
     t = time.perf_counter()
     out = [r for b in LocalRunner().stream(pipe, batched(iter(records), cfg.run.batch_size)) for r in b]
     return out, time.perf_counter() - t

@@ -82,6 +82,15 @@ class FakeGenerator(_Lifecycle):
                                      "lp_sum": sum(lps), "margin_min": 2.0 + min(lps)}))
         return out
 
+    def judge(self, items) -> list[float]:
+        """Self-check: log-odds 4 * (share of the answer's words in the evidence) - 2."""
+        out = []
+        for _question, evidence, answer in items:
+            words = _WORD.findall(answer.lower())
+            have = set(_WORD.findall(evidence.lower()))
+            out.append(round(4 * sum(w in have for w in words) / max(1, len(words)) - 2, 4))
+        return out
+
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:
         self.answered += len(prompts)
         out = []

@@ -55,8 +55,8 @@ def generator(cfg: GeneratorConfig):
                    model_name=cfg.model_name, api_key_env=cfg.api_key_env,
                    request_timeout_s=cfg.request_timeout_s)
 
-    # evidence selection happens in the Generate stage, not in the handler: it never needs another engine
-    return _cached("generator:" + cfg.model_dump_json(exclude={"evidence_sentences"}), make)
+    # evidence selection and whether to self-check are the Generate stage's: neither needs another engine
+    return _cached("generator:" + cfg.model_dump_json(exclude={"evidence_sentences", "self_check"}), make)
 
 
 def nli(cfg: NLIConfig):

@@ -11,7 +11,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import select_evidence, strip_citations
+from bidirag.text import judge_evidence, select_evidence, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -85,9 +85,11 @@ class Generate(Stage):
     reads = frozenset({"text", "retrieved"})
     writes = frozenset({"answer", "generator", "confidence"})
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, self_check: bool | None = None) -> None:
+        """`self_check`: None = `models.generator.self_check`; False where no check reads it (answering only)."""
         super().__init__(cfg.models.generator.resources)
         self.cfg = cfg
+        self.self_check = cfg.models.generator.self_check if self_check is None else self_check
         self._gen = None
 
     def setup(self) -> None:
@@ -98,10 +100,27 @@ class Generate(Stage):
         k = self.cfg.models.generator.evidence_sentences
         prompts = [Prompt(r["text"], [select_evidence(r["text"], d["text"], k) for d in r["retrieved"]],
                           r.get("warnings", [])) for r in records]
-        for r, a in zip(records, self._gen.answer(prompts), strict=True):
+        answers = self._gen.answer(prompts)
+        judged = self._self_check(records, answers) if self.self_check else [None] * len(records)
+        for r, a, j in zip(records, answers, judged, strict=True):
             r["answer"] = a.text
-            r["confidence"] = a.confidence     # the generator's token log-probability summary, or None
+            # the generator's token log-probability summary (or None) and its self-check log-odds
+            r["confidence"] = a.confidence if j is None else {**(a.confidence or {}), "judge": j}
             r["generator"] = self._gen.model_id
+
+    def _self_check(self, records: list[Record], answers) -> list[float | None]:
+        """One batched self-check call over the answers that say something (`ChatGenerator.judge`)."""
+        items, where = [], []
+        for i, (r, a) in enumerate(zip(records, answers, strict=True)):
+            text = clean_answer(a.text)
+            if text:
+                docs = [d["text"] for d in r["retrieved"]]
+                items.append((r["text"], judge_evidence(r["text"], text, docs), text))
+                where.append(i)
+        out: list[float | None] = [None] * len(records)
+        for i, v in zip(where, self._gen.judge(items) if items else [], strict=True):
+            out[i] = v
+        return out
 
 
 def model_ids(cfg: Config) -> str:
