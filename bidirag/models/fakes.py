@@ -82,13 +82,14 @@ class FakeGenerator(_Lifecycle):
                                      "lp_sum": sum(lps), "margin_min": 2.0 + min(lps)}))
         return out
 
-    def judge(self, items) -> list[float]:
-        """Self-check: log-odds 4 * (share of the answer's words in the evidence) - 2."""
+    def reanswer(self, items) -> list[str]:
+        """Self-check: the last three words of the evidence's first sentence that shares a word with the question."""
         out = []
-        for _question, evidence, answer in items:
-            words = _WORD.findall(answer.lower())
-            have = set(_WORD.findall(evidence.lower()))
-            out.append(round(4 * sum(w in have for w in words) / max(1, len(words)) - 2, 4))
+        for question, evidence in items:
+            q = set(_WORD.findall(question.lower()))
+            sents = re.split(r"(?<=[.!?])\s+", evidence.strip())
+            best = next((s for s in sents if set(_WORD.findall(s.lower())) & q), sents[0] if sents else "")
+            out.append(" ".join(best.rstrip(".!?").split()[-3:]))
         return out
 
     def generate(self, prompts: Sequence[Prompt]) -> list[str]:

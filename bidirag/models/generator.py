@@ -94,25 +94,14 @@ def confidence(c: Completion) -> dict[str, float] | None:
             "margin_min": round(float(min(margins)), 4)}
 
 
-JUDGE_SYSTEM = "You are a careful fact checker."
-JUDGE_YES = ("yes", "Yes", " yes", " Yes", "YES")
-JUDGE_NO = ("no", "No", " no", " No", "NO")
-_FLOOR = 1e-6   # probability mass given to yes (or no) when none of its spellings is among the reported tokens
+REANSWER_SYSTEM = "Answer the question with a short phrase copied from the passage. Write only the phrase."
+REANSWER_TOKENS = 16
 
 
-def judge_conversation(question: str, evidence: str, answer: str) -> list[dict]:
-    """The self-check prompt: the question, the passage sentences that best match it, and the candidate answer."""
-    return [{"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": f"Passage: {evidence}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
-                                        "Using only the passage, is the proposed answer a correct answer to the "
-                                        "question? Answer yes or no."}]
-
-
-def yes_no_log_odds(p_yes: float, p_no: float) -> float:
-    """log P(yes) - log P(no) of the first reply token (each summed over its spellings, floored at 1e-6)."""
-    import math
-
-    return round(math.log(p_yes + _FLOOR) - math.log(p_no + _FLOOR), 4)
+def reanswer_conversation(question: str, evidence: str) -> list[dict]:
+    """The second, extractive answer: only the passage sentences that best match the question, a short phrase."""
+    return [{"role": "system", "content": REANSWER_SYSTEM},
+            {"role": "user", "content": f"Passage: {evidence}\n\nQuestion: {question}"}]
 
 
 @dataclass
@@ -147,7 +136,7 @@ class ChatGenerator:
         self.backend = backend
         self._tok = None
         self._memo: dict[str, Answer] = {}
-        self._judged: dict[str, float] = {}
+        self._short: dict[str, str] = {}
 
     @property
     def model_id(self) -> str:
@@ -157,7 +146,7 @@ class ChatGenerator:
         """Drop the memo of greedy outputs and (unless `engine_cache` is False) any engine-side cache such as
         vLLM's prefix cache; the model stays loaded, so the next call pays for its own generation."""
         self._memo.clear()
-        self._judged.clear()
+        self._short.clear()
         if engine_cache:
             self.reset_cache()
 
@@ -203,28 +192,24 @@ class ChatGenerator:
                  for c in conversations]
         return [a.text for a in self._answers(texts, prefix)]
 
-    def judge(self, items: Sequence[tuple[str, str, str]]) -> list[float]:
-        """Self-check, batched: for each (question, evidence, answer) the log-odds that the model replies "yes"
-        to "is the proposed answer a correct answer to the question?" (`judge_conversation`). One forward step
-        per item; memoised like answers (it is deterministic)."""
+    def reanswer(self, items: Sequence[tuple[str, str]]) -> list[str]:
+        """Self-check, batched: for each (question, evidence) a short extractive answer (`reanswer_conversation`,
+        at most 16 tokens, greedy), compared with the full answer by `text.answer_agreement`. Memoised."""
         if self._tok is None:
-            raise RuntimeError(f"{type(self).__name__}.setup() must be called before judge()")
-        texts = [self._tok.apply_chat_template(judge_conversation(*it), tokenize=False, add_generation_prompt=True)
+            raise RuntimeError(f"{type(self).__name__}.setup() must be called before reanswer()")
+        texts = [self._tok.apply_chat_template(reanswer_conversation(*it), tokenize=False, add_generation_prompt=True)
                  for it in items]
-        todo = list(dict.fromkeys(t for t in texts if t not in self._judged))
+        todo = list(dict.fromkeys(t for t in texts if t not in self._short))
         if todo:
-            for t, (py, pn) in zip(todo, self._yes_no(todo), strict=True):
-                self._judged[t] = yes_no_log_odds(py, pn)
-        return [self._judged[t] for t in texts]
-
-    def _yes_no_ids(self) -> tuple[set[int], set[int]]:
-        def first(words):
-            return {self._tok.encode(w, add_special_tokens=False)[0] for w in words}
-        return first(JUDGE_YES), first(JUDGE_NO)
-
-    def _yes_no(self, texts: list[str]) -> list[tuple[float, float]]:
-        """(P(yes), P(no)) of the first reply token of each text."""
-        raise NotImplementedError
+            old, stop = self.max_new_tokens, self.stop_at_first_sentence
+            self.max_new_tokens, self.stop_at_first_sentence = REANSWER_TOKENS, False
+            try:
+                done = self._decode(todo)
+            finally:
+                self.max_new_tokens, self.stop_at_first_sentence = old, stop
+            for t, c in zip(todo, done, strict=True):
+                self._short[t] = (c.text if isinstance(c, Completion) else c).strip()
+        return [self._short[t] for t in texts]
 
     def _answers(self, texts: list[str], prefix: str) -> list[Answer]:
         greedy = self.temperature <= 0
@@ -290,21 +275,6 @@ class TransformersGenerator(ChatGenerator):
                         for k in range(n)]
                 out[i] = Completion(self._tok.decode(ids[:n], skip_special_tokens=True),
                                     [self._tok.decode([t]) for t in ids[:n]], lps, alts)
-        return out
-
-    def _yes_no(self, texts: list[str]) -> list[tuple[float, float]]:
-        import torch
-
-        yes, no = (sorted(x) for x in self._yes_no_ids())
-        out: list[tuple[float, float]] = [(0.0, 0.0)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            enc = self._tok([texts[i] for i in idx], return_tensors="pt", padding=True).to(self.device)
-            with torch.inference_mode():
-                p = self._model(**enc).logits[:, -1].float().softmax(-1)    # left padding: last = next token
-            for b, i in enumerate(idx):
-                out[i] = (float(p[b, yes].sum()), float(p[b, no].sum()))
         return out
 
     def teardown(self) -> None:
@@ -397,21 +367,6 @@ class VLLMGenerator(ChatGenerator):
             out[i] = Completion(o.text, tokens, lps, alts)
         return out
 
-    def _yes_no(self, texts: list[str]) -> list[tuple[float, float]]:
-        """The 20 most likely first tokens (vLLM's logprobs=20); a spelling outside them counts as 0."""
-        import math
-
-        from vllm import SamplingParams
-
-        yes, no = self._yes_no_ids()
-        res = self._llm.generate(texts, SamplingParams(temperature=0.0, max_tokens=1, logprobs=20), use_tqdm=False)
-        out = []
-        for r in res:
-            step = r.outputs[0].logprobs[0]
-            out.append((sum(math.exp(v.logprob) for k, v in step.items() if k in yes),
-                        sum(math.exp(v.logprob) for k, v in step.items() if k in no)))
-        return out
-
     def reset_cache(self) -> None:
         if getattr(self, "_llm", None) is not None:
             self._llm.reset_prefix_cache()
@@ -457,22 +412,6 @@ class OpenAIGenerator(ChatGenerator):
             out += [by_index[i] for i in range(len(chunk))]
         return out
 
-
-    def _yes_no(self, texts: list[str]) -> list[tuple[float, float]]:
-        """`logprobs: 20` of the first token (servers that cap it lower report fewer; missing spellings count 0)."""
-        import math
-
-        out: list[tuple[float, float]] = []
-        for s in range(0, len(texts), self.batch_size):
-            chunk = texts[s:s + self.batch_size]
-            res = self._post({"model": self.model_name, "prompt": chunk, "max_tokens": 1, "temperature": 0.0,
-                              "logprobs": 20})
-            by_index = {c["index"]: c for c in res["choices"]}
-            for i in range(len(chunk)):
-                top = (((by_index.get(i) or {}).get("logprobs") or {}).get("top_logprobs") or [{}])[0] or {}
-                out.append((sum(math.exp(v) for k, v in top.items() if k in JUDGE_YES),
-                            sum(math.exp(v) for k, v in top.items() if k in JUDGE_NO)))
-        return out
 
 
 def _completion(choice: dict) -> Completion:

@@ -11,7 +11,7 @@ from bidirag.models import handlers
 from bidirag.models.generator import Prompt
 from bidirag.stages.base import Record, Stage
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import judge_evidence, select_evidence, strip_citations
+from bidirag.text import answer_agreement, judge_evidence, select_evidence, strip_citations
 
 _LEAD = re.compile(r"^\s*according to\s*(\[\d+\]\s*(,|and)?\s*)+,?\s*", re.I)
 
@@ -83,7 +83,7 @@ class Retrieve(Stage):
 class Generate(Stage):
     name = "generate"
     reads = frozenset({"text", "retrieved"})
-    writes = frozenset({"answer", "generator", "confidence"})
+    writes = frozenset({"answer", "generator", "confidence", "short_answer"})
 
     def __init__(self, cfg: Config, self_check: bool | None = None) -> None:
         """`self_check`: None = `models.generator.self_check`; False where no check reads it (answering only)."""
@@ -101,26 +101,32 @@ class Generate(Stage):
         prompts = [Prompt(r["text"], [select_evidence(r["text"], d["text"], k) for d in r["retrieved"]],
                           r.get("warnings", [])) for r in records]
         answers = self._gen.answer(prompts)
-        judged = self._self_check(records, answers) if self.self_check else [None] * len(records)
-        for r, a, j in zip(records, answers, judged, strict=True):
+        checked = self._self_check(records, answers) if self.self_check else [({}, None)] * len(records)
+        for r, a, (extra, short) in zip(records, answers, checked, strict=True):
             r["answer"] = a.text
-            # the generator's token log-probability summary (or None) and its self-check log-odds
-            r["confidence"] = a.confidence if j is None else {**(a.confidence or {}), "judge": j}
+            # the generator's token log-probability summary (or None) with the self-check's agreement numbers
+            r["confidence"] = {**(a.confidence or {}), **extra} if extra else a.confidence
+            r["short_answer"] = short
             r["generator"] = self._gen.model_id
 
-    def _self_check(self, records: list[Record], answers) -> list[float | None]:
-        """One batched self-check call over the answers that say something (`ChatGenerator.judge`)."""
-        items, where = [], []
-        for i, (r, a) in enumerate(zip(records, answers, strict=True)):
-            text = clean_answer(a.text)
-            if text:
-                docs = [d["text"] for d in r["retrieved"]]
-                items.append((r["text"], judge_evidence(r["text"], text, docs), text))
-                where.append(i)
-        out: list[float | None] = [None] * len(records)
-        for i, v in zip(where, self._gen.judge(items) if items else [], strict=True):
-            out[i] = v
-        return out
+    def _self_check(self, records: list[Record], answers) -> list[tuple[dict[str, float], str | None]]:
+        return self_check(self._gen, [r["text"] for r in records], [clean_answer(a.text) for a in answers],
+                          [[d["text"] for d in r["retrieved"]] for r in records])
+
+
+def self_check(gen, questions: list[str], texts: list[str], docs: list[list[str]]
+               ) -> list[tuple[dict[str, float], str | None]]:
+    """Ask again, batched, with only the passage sentences that best match the question and the answer
+    (`judge_evidence`) for a short extractive answer (`ChatGenerator.reanswer`); its agreement with the full
+    answer (`answer_agreement`: agree, exact) goes into `confidence` for the trust check. Empty answers are not
+    asked about: ({}, None)."""
+    items = [(i, q, t, judge_evidence(q, t, d)) for i, (q, t, d) in enumerate(zip(questions, texts, docs,
+                                                                                   strict=True)) if t]
+    out: list[tuple[dict[str, float], str | None]] = [({}, None)] * len(texts)
+    shorts = gen.reanswer([(q, ev) for _, q, _, ev in items]) if items else []
+    for (i, q, t, _), short in zip(items, shorts, strict=True):
+        out[i] = (answer_agreement(q, short, t), short)
+    return out
 
 
 def model_ids(cfg: Config) -> str:

@@ -1,8 +1,9 @@
-"""Add the generator's self-check (`confidence.judge`) to existing labeled answer files, without regenerating.
+"""Add the generator's self-check to existing labeled answer files, without regenerating the answers.
 
 The answers of `python -m bidirag.training.verifier_data` written before `models.generator.self_check` existed
-hold no `judge`; this asks the configured generator the self-check question (`ChatGenerator.judge`, the same
-call the Generate stage makes) for each row and writes the rows back with `confidence.judge` set. Batched,
+hold no self-check; this runs the same call the Generate stage makes (`stages.rag.self_check`: a short
+extractive second answer from the best-matching passage sentences and its agreement with the full answer) for
+each row and writes the rows back with `confidence.agree`, `confidence.exact` and `short_answer` set. Batched,
 resumable (rows already in `--out` are kept and skipped), progress on stderr.
 
     python -m bidirag.training.self_check_data --data docs/results/verifier-data/qwen-*.answers.jsonl.gz \\
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from bidirag.config import load_config
 from bidirag.models import handlers
-from bidirag.text import judge_evidence
+from bidirag.stages.rag import self_check
 from bidirag.training.train_trust import read_rows
 
 
@@ -42,7 +43,7 @@ def done_rows(out: Path) -> dict[str, dict]:
                     r = json.loads(line)
                 except json.JSONDecodeError:
                     break
-                if (r.get("confidence") or {}).get("judge") is not None:
+                if "short_answer" in r:
                     rows[r["query_id"]] = r
     except (EOFError, OSError):      # a gzip stream cut by an interrupted run: keep what was read
         pass
@@ -61,16 +62,17 @@ def add_self_check(files: list[str], out: Path, overrides: list[str], batch: int
         gen.setup()
         for s in range(0, len(todo), batch):
             chunk = todo[s:s + batch]
-            items = [(r["question"], judge_evidence(r["question"], r["clean_text"], r["docs"]), r["clean_text"])
-                     for r in chunk]
-            for r, v in zip(chunk, gen.judge(items), strict=True):
-                done[r["query_id"]] = {**r, "confidence": {**(r.get("confidence") or {}), "judge": v}}
+            checked = self_check(gen, [r["question"] for r in chunk], [r["clean_text"] for r in chunk],
+                                 [r["docs"] for r in chunk])
+            for r, (extra, short) in zip(chunk, checked, strict=True):
+                done[r["query_id"]] = {**r, "confidence": {**(r.get("confidence") or {}), **extra},
+                                       "short_answer": short}
             _write(out, [done[r["query_id"]] for r in rows if r["query_id"] in done])
             if progress:
                 print(f"self-check: {min(s + batch, len(todo))}/{len(todo)} rows, "
                       f"{time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     _write(out, [done[r["query_id"]] for r in rows])
-    return {"rows": len(rows), "judged_now": len(todo), "seconds": round(time.perf_counter() - t, 1),
+    return {"rows": len(rows), "checked_now": len(todo), "seconds": round(time.perf_counter() - t, 1),
             "generator": cfg.models.generator.path or cfg.models.generator.name, "out": str(out)}
 
 
