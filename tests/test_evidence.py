@@ -44,6 +44,9 @@ class _Recorder:
         self.prompts += prompts
         return [Answer("According to [1], x.") for _ in prompts]
 
+    def reanswer(self, items):
+        return ["x" for _ in items]
+
 
 def _generate(fake_cfg, k):
     cfg = fake_cfg.model_copy(update={"models": fake_cfg.models.model_copy(update={
