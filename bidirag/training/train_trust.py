@@ -13,7 +13,6 @@ precision of the top 10/20/30/50% of dev answers).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import time
@@ -23,30 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from bidirag.checks.trust import features
-from bidirag.training.train_verifier import auc, is_dev, precision_at
+from bidirag.training.train_verifier import auc, is_dev, precision_at, read_rows  # noqa: F401 (read_rows: API)
 
 KINDS = ("align", "check", "conf")
-
-
-def read_rows(files: Sequence[str | Path]) -> list[dict]:
-    rows: dict[str, dict] = {}
-    for f in files:
-        f = Path(f)
-        opener = gzip.open if f.suffix == ".gz" else open
-        with opener(f, "rt", encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{f}:{n}: not JSON ({e.msg}); expected one answer per line") from e
-                need = {"query_id", "question", "clean_text", "docs", "scores", "correct", "gold_paragraph"} - set(r)
-                if need:
-                    raise ValueError(f"{f}:{n}: missing field(s) {sorted(need)}: rows come from "
-                                     "`python -m bidirag.training.verifier_data`")
-                rows[r["query_id"]] = r
-    return list(rows.values())
 
 
 def feature_rows(rows: list[dict], kinds: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -10,11 +10,13 @@ head becomes correct/wrong). Saved in fp16 with `recipe.json` and `train_log.jso
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +28,29 @@ from bidirag.paths import shipped_nli_dir
 logger = logging.getLogger(__name__)
 
 
-def load_rows(files: list[Path]) -> list[dict]:
-    rows = {}
+ROW_FIELDS = ("query_id", "question", "clean_text", "docs", "correct", "gold_paragraph")
+
+
+def read_rows(files: Sequence[str | Path], need: Sequence[str] = (*ROW_FIELDS, "scores")) -> list[dict]:
+    """Labeled answers from `verifier_data` files (.jsonl or .jsonl.gz), one per query id (the last wins); a line
+    that is not JSON or lacks a field in `need` is named with its file and line."""
+    rows: dict[str, dict] = {}
     for f in files:
-        for line in Path(f).read_text().splitlines():
-            r = json.loads(line)
-            rows[r["query_id"]] = r
+        f = Path(f)
+        opener = gzip.open if f.suffix == ".gz" else open
+        with opener(f, "rt", encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{f}:{n}: not JSON ({e.msg}); expected one answer per line") from e
+                missing = set(need) - set(r)
+                if missing:
+                    raise ValueError(f"{f}:{n}: missing field(s) {sorted(missing)}: rows come from "
+                                     "`python -m bidirag.training.verifier_data`")
+                rows[r["query_id"]] = r
     return list(rows.values())
 
 
@@ -76,7 +95,7 @@ def train(files: list[Path], out_dir: Path, epochs: int = 4, lr: float = 3e-5, b
     torch.set_num_threads(2)
     rng = random.Random(seed)
     t0 = time.time()
-    rows = load_rows(files)
+    rows = read_rows(files, need=ROW_FIELDS)
     dev = [r for r in rows if is_dev(r)]
     train_rows = [r for r in rows if not is_dev(r)]
     base = Path(init) if init else shipped_nli_dir()
