@@ -135,8 +135,8 @@ class RetrievalConfig(_Strict):
                                               "the corpus hits into one top-k by cosine distance.")
 
 
-DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding",
-                  "attribution", "novelty", "trust")
+DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "complete", "opinion", "relevance",
+                  "grounding", "attribution", "novelty", "trust")
 
 
 class AcceptanceConfig(_Strict):
@@ -173,6 +173,9 @@ class AcceptanceConfig(_Strict):
                                                                      "(1 = all: the doc states it; 0 = off).")
     answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
                                                                       "words found in one retrieved doc (0 = off).")
+    require_complete: bool = Field(True, description="The `complete` check: every answer sentence must end as a "
+                                                     "sentence ends (an answer cut by the token limit is not "
+                                                     "written).")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words whose stem is not in the query.")
     reject_unstated_opinions: bool = Field(True, description="Never write back answers whose evaluative "

@@ -242,3 +242,20 @@ def test_premise_the_best_sentence_does_not_state_gets_no_support(tmp_path, corp
         assert v["false"]["scores"]["premise"] >= 0.5 and v["false"].get("failed_check") != "premise"
     else:
         assert v["false"]["failed_check"] == "premise" and v["false"]["scores"]["premise"] == 0.0
+
+
+def test_complete_rejects_an_answer_cut_off_by_the_token_limit():
+    from bidirag.checks import complete
+
+    assert complete("The fair drew 32 million visitors.") == 1.0
+    assert complete('It was called Oude Rijn ("Old Rhine").') == 1.0 and complete("Was it? Yes!") == 1.0
+    assert complete("He criticised the doctrine of transub") == 0.0
+    assert complete('... and then, Oude Rijn ("') == 0.0 and complete("") == 0.0
+    cfg = load_config(ROOT / "configs/default.yaml")
+    th = checks.thresholds(cfg.acceptance)
+    good = {"query_safety": 1.0, "premise": 1.0, "answerable": 0.8, "content": 0.5, "complete": 1.0,
+            "opinion": 1.0, "relevance": 0.8, "grounding": 0.9, "attribution": 1.0, "novelty": 0.5, "trust": 0.99}
+    assert checks.verdict(good, th) is None
+    assert checks.verdict({**good, "complete": 0.0, "grounding": 0.0}, th) == "complete"   # named before grounding
+    off = load_config(ROOT / "configs/default.yaml", overrides=["acceptance.require_complete=false"])
+    assert checks.verdict({**good, "complete": 0.0}, checks.thresholds(off.acceptance)) is None

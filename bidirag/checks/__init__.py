@@ -1,6 +1,6 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
-Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, content, opinion,
+Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, content, complete, opinion,
 relevance, grounding, attribution, novelty, trust. The paper's three (grounding, attribution, novelty) come after
 bidirag's additions, because an NLI model happily "entails" answers that only restate the question, copy an
 off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the others'
@@ -24,6 +24,7 @@ from bidirag.checks.base import (
     unregister,
     verdict,
 )
+from bidirag.checks.complete import complete
 from bidirag.checks.content import content
 from bidirag.checks.grounding import grounding, grounding_scores
 from bidirag.checks.novelty import novelty
@@ -36,11 +37,12 @@ from bidirag.checks.trust import alignment
 from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
-CHECKS = ("query_safety", "answerable", "premise", "content", "opinion", "relevance", "grounding", "attribution",
-          "novelty", "trust")
+CHECKS = ("query_safety", "answerable", "premise", "content", "complete", "opinion", "relevance", "grounding",
+          "attribution", "novelty", "trust")
 
 __all__ = [
-    "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "content", "enabled", "get",
+    "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",
+    "get",
     "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "reason", "register",
     "registered", "relevance", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
     "Verifier",
