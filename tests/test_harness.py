@@ -49,7 +49,11 @@ def test_calibration_and_report_splits_are_disjoint_and_committed():
     assert qs["calibrate"] and qs["report"] and not qs["calibrate"] & qs["report"]
 
 
-def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_path):
+def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_path, monkeypatch):
+    from bidirag.evaluation import harness
+
+    commits = iter(["commit-at-start", "a-later-commit", "a-later-commit", "a-later-commit", "a-later-commit"])
+    monkeypatch.setattr(harness, "git_commit", lambda: next(commits))      # HEAD moves while the eval runs
     res = run_eval(fake_cfg, tmp_path / "eval", ["standard", "naive", "bidirectional"], [42], n_writeback=30,
                    n_test=15, **QUIET)
     saved = json.loads((tmp_path / "eval/eval.json").read_text())
@@ -60,7 +64,8 @@ def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_pa
     assert bidir["vs_standard"]["all"]["f1"]["n"] == 15 and std["groups"]["reask"]["n_per_seed"] == 5
     assert naive["precision_gold"]["written"] == naive["written"]["mean"]
     prov = saved["protocol"]
-    assert prov["split"] == "report" and prov["git_commit"] and prov["dataset_digest"] and prov["thresholds"]
+    assert prov["split"] == "report" and prov["dataset_digest"] and prov["thresholds"]
+    assert prov["git_commit"] == "commit-at-start" and prov["results_from_commits"] == ["commit-at-start"]
     assert prov["models"]["generator"] and "naive" in prov["seconds_per_phase"]
     md = (tmp_path / "eval/eval.md").read_text()
     assert "### reask" in md and "distinguish from 0" in md and "precision, gold rule" in md

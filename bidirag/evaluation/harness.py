@@ -143,6 +143,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
              progress: bool = True, log=logger.info) -> dict:
     check_args(systems, seeds)
     t_start = time.perf_counter()
+    commit = git_commit()    # the code this invocation runs (HEAD may move while it runs)
     all_articles, desc = ds.load(dataset)
     articles = ds.split(all_articles, split)
     out = Path(out)
@@ -158,10 +159,10 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
         drep = _distill_once(cfg, out / f"seed-{seed}", seed_store, examples, systems, key, progress, log)
         for system in systems:
             results[system].append(_resumable(cfg, system, seed, out, seed_store, log_path, test, epochs, drep,
-                                              key, labels, progress, log))
+                                              key, labels, progress, log, commit))
     result = summarize_all(results, systems)
     result["protocol"] = _provenance(cfg, desc, split, n_paras, n_writeback, n_test, epochs, seeds, key,
-                                     time.perf_counter() - t_start, results)
+                                     time.perf_counter() - t_start, results, commit)
     result["audit"] = audit_sample(results, articles, out / "audit.jsonl", n=60)
     write_reports(result, out)
     if "naive" in systems and split == "calibrate":   # thresholds are chosen on the calibrate split only
@@ -189,7 +190,7 @@ def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems
 
 
 def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs, drep, key, labels, progress,
-               log) -> dict:
+               log, commit: str | None = None) -> dict:
     sdir = out / f"seed-{seed}" / system
     saved = out / f"seed-{seed}" / f"{system}.result.json"
     if saved.exists():
@@ -203,7 +204,7 @@ def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs,
     res = run_system(cfg, system, sdir, base, log_path, test, epochs, drep, progress)
     for w in res["written"]:
         w["correct"] = contains_answer(w["text"], labels.get(w["query_id"], []))
-    res.update({"key": key, "seed": seed, "n_writeback": len(labels), "git_commit": git_commit(),
+    res.update({"key": key, "seed": seed, "n_writeback": len(labels), "git_commit": commit,
                 "wall_seconds": round(time.perf_counter() - t, 1)})
     saved.write_text(json.dumps(res, default=str) + "\n")
     f1 = sum(q["f1"] for q in res["per_query"]) / max(1, len(res["per_query"]))
@@ -267,13 +268,14 @@ def summarize_all(results: dict[str, list[dict]], systems: list[str]) -> dict:
     return {"systems": summary}
 
 
-def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, seeds, key, wall, results) -> dict:
+def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, seeds, key, wall, results,
+                commit: str | None) -> dict:
     g = cfg.models.generator
     return {"dataset": desc, "dataset_digest": key["dataset"], "split": split,
             "split_rule": "titles by sha256(title): first third calibrate, rest report (bidirag/data/eval_split.json)",
             "seed_corpus_paragraphs": n_paras, "writeback_queries_per_seed": n_writeback,
             "test_queries_per_seed": n_test, "test_groups": list(GROUPS), "epochs": epochs, "seeds": seeds,
-            "config_hash": cfg.digest(), "git_commit": git_commit(),
+            "config_hash": cfg.digest(), "git_commit": commit, "git_commit_note": "HEAD when this invocation started",
             "results_from_commits": sorted({str(r.get("git_commit")) for rs in results.values() for r in rs}),
             "models": json.loads(model_ids(cfg)),
             "generator": {"backend": g.backend, "path": g.path, "max_new_tokens": g.max_new_tokens},
