@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,20 @@ def reanswer_conversation(question: str, evidence: str) -> list[dict]:
     """The second, extractive answer: only the passage sentences that best match the question, a short phrase."""
     return [{"role": "system", "content": REANSWER_SYSTEM},
             {"role": "user", "content": f"Passage: {evidence}\n\nQuestion: {question}"}]
+
+
+@contextmanager
+def decoding(gen, **settings) -> Iterator[None]:
+    """Decoding settings (`max_new_tokens`, `stop_at_first_sentence`, ...) changed for one call and restored after;
+    a setting the generator does not have is left alone (the fake generator has none)."""
+    old = {k: getattr(gen, k) for k in settings if hasattr(gen, k)}
+    for k in old:
+        setattr(gen, k, settings[k])
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(gen, k, v)
 
 
 @dataclass
@@ -201,12 +216,8 @@ class ChatGenerator:
                  for it in items]
         todo = list(dict.fromkeys(t for t in texts if t not in self._short))
         if todo:
-            old, stop = self.max_new_tokens, self.stop_at_first_sentence
-            self.max_new_tokens, self.stop_at_first_sentence = REANSWER_TOKENS, False
-            try:
+            with decoding(self, max_new_tokens=REANSWER_TOKENS, stop_at_first_sentence=False):
                 done = self._decode(todo)
-            finally:
-                self.max_new_tokens, self.stop_at_first_sentence = old, stop
             for t, c in zip(todo, done, strict=True):
                 self._short[t] = (c.text if isinstance(c, Completion) else c).strip()
         return [self._short[t] for t in texts]
@@ -411,7 +422,6 @@ class OpenAIGenerator(ChatGenerator):
                 raise RuntimeError(f"endpoint returned {len(by_index)} completions for {len(chunk)} prompts")
             out += [by_index[i] for i in range(len(chunk))]
         return out
-
 
 
 def _completion(choice: dict) -> Completion:

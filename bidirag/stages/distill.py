@@ -8,7 +8,7 @@ from __future__ import annotations
 from bidirag import checks
 from bidirag.config import Config
 from bidirag.models import handlers
-from bidirag.models.generator import Prompt
+from bidirag.models.generator import Prompt, decoding
 from bidirag.stages.base import Record, Stage, reject
 from bidirag.stages.rag import clean_answer
 from bidirag.stages.validate import CheckStage
@@ -114,15 +114,8 @@ class Distill(_GeneratorStage):
                 reject(r, "distill", "the distiller produced no usable passage")
 
     def _complete(self, convs: list[list[dict]]) -> list[str]:
-        gen = self._gen
-        old = getattr(gen, "max_new_tokens", None)
-        if old is not None:
-            gen.max_new_tokens = self.cfg.distill.max_new_tokens
-        try:
-            return gen.complete(convs)
-        finally:
-            if old is not None:
-                gen.max_new_tokens = old
+        with decoding(self._gen, max_new_tokens=self.cfg.distill.max_new_tokens):
+            return self._gen.complete(convs)
 
 
 class UnitCheck(CheckStage):
