@@ -70,7 +70,8 @@ def run_one(name: str, cfg, nights: Path, per_shard: int, gold: dict, log=print)
     handlers.forget_outputs()          # nothing decoded by the other run is reused
     timing.reset()
     cpu0, t0 = _cpu_seconds(), time.perf_counter()
-    summary = replay(cfg, nights, epoch_size=per_shard, progress=False, log=lambda *_: None)
+    summary = replay(cfg, nights, epoch_size=per_shard, progress=False,
+                     log=lambda m: log(f"[bench replay] {name}: {m}"))
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     reps = [json.loads((Path(d) / "report.json").read_text()) for d in summary["reports"]]
     tot = lambda k: sum(r.get(k, 0) for r in reps)  # noqa: E731

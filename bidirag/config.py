@@ -133,6 +133,11 @@ class RetrievalConfig(_Strict):
     top_k: int = Field(3, ge=1, le=100, description="Docs retrieved per query and shown to the generator.")
     use_units: bool = Field(True, description="Also search the knowledge_units table and merge its hits with "
                                               "the corpus hits into one top-k by cosine distance.")
+    written_extra: int | None = Field(1, ge=0, le=20, description=(
+        "Docs this pipeline wrote back (origin writeback) do not take the corpus paragraphs' places: the top_k "
+        "come from the other docs, and up to this many of the nearest written docs are added to them (merged by "
+        "distance). 0 = written docs are never shown; null = written docs compete for the top_k (the paper's "
+        "single index; measured to push gold paragraphs out of the top 3, see README)."))
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "complete", "opinion", "relevance",

@@ -280,15 +280,19 @@ class Store:
         tbl.checkout(version)
         return tbl
 
-    def search(self, tbl, vectors: np.ndarray, k: int, columns: tuple[str, ...] = ("text",)) -> list[list[Hit]]:
+    def search(self, tbl, vectors: np.ndarray, k: int, columns: tuple[str, ...] = ("text",),
+               where: str | None = None) -> list[list[Hit]]:
         """Batched top-k cosine search: one list of hits per query vector, best first.
 
-        `Hit.text` is the first of `columns`; all of them are in `Hit.extra`."""
+        `Hit.text` is the first of `columns`; all of them are in `Hit.extra`. `where`: a SQL filter applied
+        before the search (prefilter), so k hits come back whenever k rows match."""
         if len(vectors) == 0:
             return []
-        if tbl.count_rows() == 0:
+        if tbl.count_rows() == 0 or k == 0:
             return [[] for _ in range(len(vectors))]
         q = tbl.search([v for v in vectors.astype(np.float32)]).metric("cosine").limit(k).nprobes(self.nprobes)
+        if where:
+            q = q.where(where, prefilter=True)
         if self.refine_factor:
             q = q.refine_factor(self.refine_factor)
         res = q.select(["doc_id", *columns, "_distance"]).to_arrow()

@@ -201,3 +201,24 @@ def test_calibration_rescores_trust_with_the_current_model(fake_cfg, tmp_path):
     write_model(-4.0)               # the opposite model: answers it trusted it now distrusts
     low = {r["threshold"]: r["accepted"] for r in _calibration(cfg, tmp_path / "cal", [5], ["naive"])["trust"]["table"]}
     assert high != low and high[0.6] > low[0.6]
+
+
+def test_evidence_selection_is_compared_paired_on_the_same_test_queries(fake_cfg, tmp_path):
+    from bench.evidence_eval import compare, report
+
+    g = fake_cfg.models.generator
+    cut = fake_cfg.model_copy(update={"models": fake_cfg.models.model_copy(update={
+        "generator": g.model_copy(update={"evidence_sentences": 1})})})
+    run_eval(fake_cfg, tmp_path / "whole", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)
+    run_eval(cut, tmp_path / "cut", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)
+    whole = json.loads((tmp_path / "whole/seed-1/standard.result.json").read_text())["per_query"]
+    assert all(q["docs_shown"] == fake_cfg.retrieval.top_k for q in whole)
+    res = compare(tmp_path / "whole", tmp_path / "cut")
+    assert res["queries"] == 9 and res["protocols"]["evidence"]["generator"]["evidence_sentences"] == 1
+    chars = res["paired"]["evidence_chars"]
+    assert chars["mean_diff"] < 0 and res["means"]["evidence_chars"]["whole"] > 0   # cut docs are shorter
+    assert res["paired"]["answer_coverage"]["mean_diff"] == 0      # same retrieval, only the prompt differs
+    assert "evidence_chars" in report(res)
+    run_eval(cut, tmp_path / "other", ["standard"], [1], n_writeback=12, n_test=6, **QUIET)
+    with pytest.raises(SystemExit, match="different test queries"):
+        compare(tmp_path / "whole", tmp_path / "other")

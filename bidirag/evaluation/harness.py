@@ -39,7 +39,7 @@ from bidirag.pipeline import Pipeline
 from bidirag.runners.local import LocalRunner
 from bidirag.stages.rag import Generate, Retrieve, model_ids
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import contains_answer
+from bidirag.text import contains_answer, select_evidence
 
 # system -> (write-back mode of its epochs, distil knowledge units from the labeled write-back stream first)
 SYSTEMS = {"standard": ("none", False), "naive": ("naive", False), "bidirectional": ("bidirectional", False),
@@ -124,9 +124,14 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
     recs = [{"query_id": t.qid, "text": t.question.text} for t in test]
     answered, test_s = answer_queries(scfg, recs, use_experience=mode == "bidirectional")
     per_q = []
+    g = cfg.models.generator
     for t, r in zip(test, answered, strict=True):
         m = query_metrics(r, t.question.answers)
-        per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m})
+        # what the generator was shown: docs in the prompt and their characters after evidence selection and cap
+        shown = [select_evidence(r["text"], d["text"], g.evidence_sentences)[:g.max_doc_chars]
+                 for d in r.get("retrieved", [])]
+        per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m,
+                      "docs_shown": len(shown), "evidence_chars": sum(map(len, shown))})
     st = Store.from_config(scfg.store, cfg.models.embedder.dim)
     written = [r for r in st.table(CORPUS).to_arrow().select(["doc_id", "text", "query_id", "origin", "scores"])
                .to_pylist() if r["origin"] == "writeback"]
@@ -278,9 +283,11 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
             "config_hash": cfg.digest(), "git_commit": commit, "git_commit_note": "HEAD when this invocation started",
             "results_from_commits": sorted({str(r.get("git_commit")) for rs in results.values() for r in rs}),
             "models": json.loads(model_ids(cfg)),
-            "generator": {"backend": g.backend, "path": g.path, "max_new_tokens": g.max_new_tokens},
+            "generator": {"backend": g.backend, "path": g.path, "max_new_tokens": g.max_new_tokens,
+                          "evidence_sentences": g.evidence_sentences, "max_doc_chars": g.max_doc_chars},
             "thresholds": checks.thresholds(cfg.acceptance), "checks": list(cfg.acceptance.checks),
             "calibration_file": cfg.acceptance.calibration, "top_k": cfg.retrieval.top_k,
+            "written_extra": cfg.retrieval.written_extra,
             "experience_top_m": cfg.experience.top_m, "distill_top_k": cfg.distill.top_k,
             "wall_seconds": round(wall, 1), "wall_seconds_note": "this invocation; results reused from an "
                                                                 "interrupted run keep their own wall_seconds",

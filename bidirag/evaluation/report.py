@@ -82,6 +82,14 @@ def _audit(a: dict | None) -> list[str]:
     return lines
 
 
+def _extra(written_extra) -> str:
+    if written_extra is None:
+        return " (written docs compete for it)"
+    if written_extra == "n/a":
+        return ""
+    return f" + up to {written_extra} written doc(s) beside it"
+
+
 def write_reports(result: dict, out: Path) -> None:
     (out / "eval.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     p = result["protocol"]
@@ -89,7 +97,8 @@ def write_reports(result: dict, out: Path) -> None:
              f"{p['dataset']} (digest {p['dataset_digest']}), split **{p['split']}**; seed corpus "
              f"{p['seed_corpus_paragraphs']} paragraphs; per seed {p['writeback_queries_per_seed']} write-back and "
              f"{p['test_queries_per_seed']} test queries; {p['epochs']} epoch(s); seeds {p['seeds']}; top-k "
-             f"{p['top_k']}; generator {p['generator']['backend']} {p['models']['generator']}; NLI "
+             f"{p['top_k']}{_extra(p.get('written_extra', 'n/a'))}; generator {p['generator']['backend']} "
+             f"{p['models']['generator']}; NLI "
              f"{p['models']['nli']}; config {p['config_hash']}; commit {p['git_commit']}; thresholds from "
              f"{p['calibration_file'] or 'configs (no calibration file recorded)'}; "
              f"wall {p['wall_seconds'] / 60:.1f} min (the systems' runs: {p['results_wall_seconds'] / 60:.1f} min).",

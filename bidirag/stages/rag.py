@@ -36,8 +36,13 @@ def load_embedder(cfg: Config):
     return emb
 
 
+WRITTEN = "origin = 'writeback'"
+NOT_WRITTEN = "origin IS NULL OR origin <> 'writeback'"
+
+
 class Retrieve(Stage):
-    """Top-k from the corpus snapshot pinned at the start of the epoch (batched multi-vector search)."""
+    """Top-k from the corpus snapshot pinned at the start of the epoch (batched multi-vector search); docs the
+    pipeline wrote are added beside the top-k (`retrieval.written_extra`) rather than taking its places."""
 
     name = "retrieve"
     reads = frozenset({"text"})
@@ -62,11 +67,19 @@ class Retrieve(Stage):
                      if self.critiques and self.experience_version is not None else None)
         self._units = (self._store.pinned(UNITS, self.units_version)
                        if self.cfg.retrieval.use_units and self.units_version is not None else None)
+        self._has_written = self._corpus.count_rows(WRITTEN) > 0
 
     def process_active(self, records: list[Record]) -> None:
         qv = self._emb.encode([r["text"] for r in records])
-        k = self.cfg.retrieval.top_k
-        hits = self._store.search(self._corpus, qv, k)
+        k, extra = self.cfg.retrieval.top_k, self.cfg.retrieval.written_extra
+        if extra is None:   # one index: written docs compete with the corpus for the top-k
+            hits = self._store.search(self._corpus, qv, k)
+        else:               # the top-k from the corpus the pipeline did not write, written docs beside them
+            hits = self._store.search(self._corpus, qv, k, where=NOT_WRITTEN)
+            if extra and self._has_written:
+                written = self._store.search(self._corpus, qv, extra, where=WRITTEN)
+                hits = [sorted(h + w, key=lambda x: (x.distance, x.doc_id)) for h, w in zip(hits, written,
+                                                                                            strict=True)]
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k)
             hits = [sorted(h + u, key=lambda x: (x.distance, x.doc_id))[:k]
