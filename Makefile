@@ -66,8 +66,12 @@ eval-quick: prepare
 	  --test-queries 30 $(EVAL_ARGS)
 
 # Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json).
+# reading labels of calibrate-split answers (a strict reader with the gold paragraph): the trust threshold must
+# reach the target precision by reading as well as by the gold rule (CALIBRATE_READING= to use the gold rule only)
+CALIBRATE_READING ?= docs/results/calibration-reading-2026-12-02.jsonl
 calibrate: prepare
-	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 $(EVAL_ARGS)
+	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 \
+	  $(if $(CALIBRATE_READING),--reading $(CALIBRATE_READING)) $(EVAL_ARGS)
 
 # bidirag vs the paper's per-query loop (transformers and vLLM), store sweep 10k-1M, peak memory
 # -> bench/results/<date>.json/.md (~19 min). BENCH_ARGS="--backends transformers --sizes 10000" for less.

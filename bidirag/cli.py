@@ -75,7 +75,8 @@ def cmd_eval(args) -> int:
         raise EvalError(f"--seeds {args.seeds!r}: give distinct integers separated by commas, e.g. 42,43,44") from None
     res = run_eval(_config(args), args.out, systems=[s.strip() for s in args.systems.split(",")], seeds=seeds,
                    n_writeback=args.writeback_queries, n_test=args.test_queries, epochs=args.epochs,
-                   dataset=args.dataset, split=args.split, progress=not args.quiet, log=logger.info)
+                   dataset=args.dataset, split=args.split, progress=not args.quiet, log=logger.info,
+                   reading=args.reading)
     emit(res["systems"] if args.json else (Path(args.out) / "eval.md").read_text(), args.json, indent=None)
     return 0
 
@@ -287,6 +288,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--dataset", default=None, help="a SQuAD v1.1-format JSON file (default: SQuAD-dev rag_eval)")
     sp.add_argument("--split", default="report", choices=["report", "calibrate"],
                     help="report: the figures; calibrate: where thresholds and models are chosen (make calibrate)")
+    sp.add_argument("--reading", default=None, help="--split calibrate: reading labels of calibrate-split answers "
+                                                    "(JSONL: query_id, doc, judgement); the trust threshold must "
+                                                    "then reach the target by reading too")
     sp.set_defaults(fn=cmd_eval)
     sp = sub.add_parser("distill", help="WriteBack-RAG: distill labeled examples into knowledge units")
     common(sp)

@@ -165,6 +165,8 @@ def test_malformed_datasets_are_named(tmp_path, data, msg):
     (["--seeds", "1,1"], "seeds must be distinct"),
     (["--seeds", "a,b"], "give distinct integers"),
     (["--dataset", "missing.json"], "no such file"),
+    (["--reading", "labels.jsonl"], "use it with --split calibrate"),
+    (["--reading", "missing.jsonl", "--split", "calibrate", "--systems", "naive"], "reading labels not found"),
 ])
 def test_bad_eval_input_exits_2_and_writes_nothing(tmp_path, capsys, args, msg):
     out = tmp_path / "never"
@@ -222,3 +224,39 @@ def test_evidence_selection_is_compared_paired_on_the_same_test_queries(fake_cfg
     run_eval(cut, tmp_path / "other", ["standard"], [1], n_writeback=12, n_test=6, **QUIET)
     with pytest.raises(SystemExit, match="different test queries"):
         compare(tmp_path / "whole", tmp_path / "other")
+
+
+def test_reading_labels_make_the_choice_hold_by_reading_too(tmp_path):
+    """With a reading audit of the calibrate split, a threshold is chosen only if its accepted answers reach the
+    target by the gold rule AND by reading, every accepted answer read; labels bind to the exact answer text."""
+    from bidirag.evaluation.calibrate import calibrate, choose, load_reading
+
+    # 40 answers, trust i/40; all contain the gold answer; answers 20..29 hold it beside a wrong claim (read wrong)
+    verdicts = [{"query_id": f"q{i}", "answer": f"Paris, answer {i}.", "scores": {"trust": i / 40}}
+                for i in range(40)]
+    labels = {f"q{i}": ["Paris"] for i in range(40)}
+    lab = tmp_path / "read.jsonl"
+    lab.write_text("\n".join(json.dumps({"query_id": f"q{i}", "doc": f"Paris, answer {i}.",
+                                          "judgement": "wrong" if 20 <= i < 30 else "correct"})
+                             for i in range(10, 40)) + "\n")
+    reading = load_reading(lab)
+    gold_only = choose(calibrate(verdicts, labels, {"trust": 0.5}, "trust"), 0.9, 0.1)
+    both = calibrate(verdicts, labels, {"trust": 0.5}, "trust", reading=reading)
+    pick = choose(both, 0.9, 0.1)
+    assert gold_only["threshold"] == 0.0                     # the gold rule alone accepts everything
+    # trust >= 0.725 accepts answers 29..39: one read wrong of 11 = 90.9%; 0.7 would add the wrong 28 (83%)
+    assert pick["threshold"] == 0.725 and pick["target_met"] and pick["reading_precision"] == round(10 / 11, 4)
+    assert both["reading"]["matched"] == 30
+    row = next(r for r in both["table"] if r["threshold"] == 0.5)
+    assert row["read"] == 20 and row["reading_precision"] == 0.5
+    verdicts[35]["answer"] = "Paris, regenerated differently."          # a label never applies to another text
+    again = calibrate(verdicts, labels, {"trust": 0.5}, "trust", reading=reading)
+    assert again["reading"]["matched"] == 29
+    assert next(r for r in again["table"] if r["threshold"] == 0.75)["read"] == 9
+    verdicts[36]["answer"] = verdicts[37]["answer"] = "Paris, also regenerated."   # 8 of 11 read: < 90%
+    unread = choose(calibrate(verdicts, labels, {"trust": 0.5}, "trust", reading=reading), 0.9, 0.1)
+    assert not unread["target_met"] and unread["threshold"] != 0.725    # precision that was not read is not shown
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query_id": "q1", "doc": "x", "judgement": "maybe"}\n')
+    with pytest.raises(EvalError, match="bad.jsonl:1: judgement 'maybe'"):
+        load_reading(bad)

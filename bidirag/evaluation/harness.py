@@ -27,7 +27,7 @@ from bidirag.distill import run_distill
 from bidirag.epoch import run_epoch
 from bidirag.evaluation import dataset as ds
 from bidirag.evaluation.audit import audit_sample
-from bidirag.evaluation.calibrate import calibrate, choose
+from bidirag.evaluation.calibrate import calibrate, choose, load_reading
 from bidirag.evaluation.calibrate import write as write_calibration
 from bidirag.evaluation.dataset import EvalError
 from bidirag.evaluation.metrics import mean_std, paired_bootstrap, query_metrics
@@ -145,8 +145,13 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
 
 def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int], n_writeback: int = 200,
              n_test: int = 100, epochs: int = 1, dataset: str | None = None, split: str = "report",
-             progress: bool = True, log=logger.info) -> dict:
+             progress: bool = True, log=logger.info, reading: str | Path | None = None) -> dict:
+    """`reading`: reading labels of calibrate-split answers (`calibrate.load_reading`); the trust threshold is then
+    chosen to reach the target precision by the gold rule and by reading."""
     check_args(systems, seeds)
+    if reading is not None and (split != "calibrate" or "naive" not in systems):
+        raise EvalError("--reading labels calibrate-split answers: use it with --split calibrate --systems naive")
+    read = load_reading(reading) if reading is not None else None
     t_start = time.perf_counter()
     commit = git_commit()    # the code this invocation runs (HEAD may move while it runs)
     all_articles, desc = ds.load(dataset)
@@ -171,7 +176,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
     result["audit"] = audit_sample(results, articles, out / "audit.jsonl", n=60)
     write_reports(result, out)
     if "naive" in systems and split == "calibrate":   # thresholds are chosen on the calibrate split only
-        result["calibration"] = _calibration(cfg, out, seeds, systems)
+        result["calibration"] = _calibration(cfg, out, seeds, systems, read, reading)
     return result
 
 
@@ -299,7 +304,7 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
             "bootstrap": {"resamples": 2000, "seed": 0, "interval": "95% percentile, pairs resampled"}}
 
 
-def _calibration(cfg: Config, out: Path, seeds: list[int], systems) -> dict:
+def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None, reading_file=None) -> dict:
     """naive scores every answer without rejecting: the data for threshold sweeps."""
     verdicts, labels = [], {}
     for seed in seeds:
@@ -309,11 +314,12 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems) -> dict:
                        (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
     if "trust" in cfg.acceptance.checks:
         rescore_trust(cfg, verdicts, out / "_seed_store")
-    res = calibrate_checks(cfg, verdicts, labels, out)
+    res = calibrate_checks(cfg, verdicts, labels, out, reading)
     check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
     if check:
         res["choice"] = choose(res[check])
         res["choice"].update({"split": "calibrate", "seeds": seeds, "calibration_dir": str(out),
+                              "reading_file": None if reading_file is None else str(reading_file),
                               "set": f"acceptance.{checks.get(check).threshold_field}={res['choice']['threshold']}"})
         (out / "calibration-choice.json").write_text(json.dumps(res["choice"], indent=1) + "\n")
     return res
@@ -339,12 +345,13 @@ def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
                                                              v.get("confidence"))])[0], 4)
 
 
-def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path) -> dict:
+def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path,
+                     reading: dict | None = None) -> dict:
     """A threshold sweep for every configured check with a correctness score (its `calibrate` flag, from the
     registry), on verdicts that scored every answer without rejecting (the naive system)."""
     res = {}
     for check in [c.name for c in checks.enabled(cfg.acceptance) if c.calibrate]:
-        cal = calibrate(verdicts, labels, checks.thresholds(cfg.acceptance), sweep=check)
+        cal = calibrate(verdicts, labels, checks.thresholds(cfg.acceptance), sweep=check, reading=reading)
         write_calibration(cal, out, "calibration" if check == "grounding" else f"calibration-{check}")
         res[check] = cal
     return res
