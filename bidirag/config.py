@@ -140,8 +140,8 @@ class RetrievalConfig(_Strict):
         "single index; measured to push gold paragraphs out of the top 3, see README)."))
 
 
-DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "content", "complete", "opinion", "relevance",
-                  "grounding", "attribution", "novelty", "trust")
+DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",
+                  "relevance", "grounding", "attribution", "novelty", "trust")
 
 
 class AcceptanceConfig(_Strict):
@@ -181,6 +181,10 @@ class AcceptanceConfig(_Strict):
     require_complete: bool = Field(True, description="The `complete` check: every answer sentence must end as a "
                                                      "sentence ends (an answer cut by the token limit is not "
                                                      "written).")
+    reject_unbacked_question_details: bool = Field(True, description="The `question_detail` check: never write "
+                                                                     "an answer that repeats a number or name of "
+                                                                     "the question which no retrieved sentence "
+                                                                     "states about what the question asks.")
     content_threshold: float = Field(0.15, ge=0, le=1, description="Min share of each answer sentence's "
                                                                    "content words whose stem is not in the query.")
     reject_unstated_opinions: bool = Field(True, description="Never write back answers whose evaluative "
