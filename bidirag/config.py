@@ -181,6 +181,10 @@ class AcceptanceConfig(_Strict):
     require_complete: bool = Field(True, description="The `complete` check: every answer sentence must end as a "
                                                      "sentence ends (an answer cut by the token limit is not "
                                                      "written).")
+    written_docs_as_evidence: bool = Field(False, description="Let the checks count docs this pipeline wrote "
+                                                              "(origin writeback) as evidence. Default: they are "
+                                                              "shown to the generator but judged as absent, so a "
+                                                              "wrong written doc cannot vouch for the next one.")
     reject_unbacked_question_details: bool = Field(True, description="The `question_detail` check: never write "
                                                                      "an answer that repeats a number or name of "
                                                                      "the question which no retrieved sentence "

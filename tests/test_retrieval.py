@@ -51,3 +51,38 @@ def test_written_extra_with_no_written_docs_is_plain_top_k(fake_cfg):
                                                              strict=True))])
     ids, _ = _retrieve(fake_cfg, st, written_extra=1)
     assert sorted(ids) == ["s0", "s1"]                            # a doc with no origin counts as corpus
+
+
+def test_a_written_doc_is_shown_but_never_vouches_for_a_new_answer(fake_cfg):
+    """The generator sees the written doc beside the corpus top-k; the checks judge its answer as if that doc
+    were absent (blanked in place, so citation numbers still map), unless acceptance.written_docs_as_evidence."""
+    from bidirag.stages.rag import Generate
+    from bidirag.stages.validate import Validate, evidence_docs
+
+    emb = handlers.embedder(fake_cfg.models.embedder)
+    st = Store(fake_cfg.store.uri, dim=emb.dim)
+    st.init()
+    rows = [{"doc_id": "s0", "text": "Warsaw is the capital and largest city of Poland.", "origin": "seed"},
+            {"doc_id": "w0", "text": "The river through Warsaw, Poland is the Danube River.", "origin": "writeback"}]
+    vecs = emb.encode([r["text"] for r in rows])
+    st.insert_new(CORPUS, [{**r, "vector": v.tolist(), "source_doc_ids": [], "created_at": now()}
+                           for r, v in zip(rows, vecs, strict=True)])
+
+    def run(cfg):
+        rec = {"text": "Which river flows through Warsaw, Poland?", "status": "ok"}
+        for stage in (Retrieve(cfg, st.table(CORPUS).version), Generate(cfg),
+                      Validate(cfg, st.table(CORPUS).version, enforce=False)):
+            stage.setup()
+            stage.process_batch([rec])
+        return rec
+
+    rec = run(fake_cfg)
+    assert [d["origin"] for d in rec["retrieved"]][0] == "writeback"      # the written doc is [1] and shown
+    assert "Danube" in rec["answer"] and "[1]" in rec["answer"]
+    assert evidence_docs(fake_cfg.acceptance, rec["retrieved"])[0] == ""
+    th = fake_cfg.acceptance.grounding_threshold
+    assert rec["scores"]["grounding"] < th and rec["would_fail"]            # no corpus doc entails the claim
+    trusting = fake_cfg.model_copy(update={"acceptance": fake_cfg.acceptance.model_copy(
+        update={"written_docs_as_evidence": True})})
+    rec2 = run(trusting)
+    assert rec2["scores"]["grounding"] >= th > rec["scores"]["grounding"]  # the written doc would have vouched

@@ -19,6 +19,7 @@ def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[floa
     """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call."""
     pairs, spans = [], []
     for sents, docs in items:
+        docs = [d for d in docs if d.strip()]     # a blanked doc (not evidence: validate.evidence_docs) entails nothing
         spans.append((len(pairs), len(sents), len(docs)))
         pairs += [(d, s) for s in sents for d in docs]
     probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)

@@ -72,20 +72,22 @@ class Retrieve(Stage):
     def process_active(self, records: list[Record]) -> None:
         qv = self._emb.encode([r["text"] for r in records])
         k, extra = self.cfg.retrieval.top_k, self.cfg.retrieval.written_extra
+        cols = ("text", "origin")
         if extra is None:   # one index: written docs compete with the corpus for the top-k
-            hits = self._store.search(self._corpus, qv, k)
+            hits = self._store.search(self._corpus, qv, k, columns=cols)
         else:               # the top-k from the corpus the pipeline did not write, written docs beside them
-            hits = self._store.search(self._corpus, qv, k, where=NOT_WRITTEN)
+            hits = self._store.search(self._corpus, qv, k, columns=cols, where=NOT_WRITTEN)
             if extra and self._has_written:
-                written = self._store.search(self._corpus, qv, extra, where=WRITTEN)
+                written = self._store.search(self._corpus, qv, extra, columns=cols, where=WRITTEN)
                 hits = [sorted(h + w, key=lambda x: (x.distance, x.doc_id)) for h, w in zip(hits, written,
                                                                                             strict=True)]
         if self._units is not None:   # corpus and knowledge units merged into one top-k
-            unit_hits = self._store.search(self._units, qv, k)
+            unit_hits = self._store.search(self._units, qv, k, columns=cols)
             hits = [sorted(h + u, key=lambda x: (x.distance, x.doc_id))[:k]
                     for h, u in zip(hits, unit_hits, strict=True)]
         for r, h, v in zip(records, hits, qv, strict=True):
-            r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance} for x in h]
+            r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance,
+                               "origin": x.extra.get("origin")} for x in h]
             r["query_vector"] = v.tolist()
         if self._exp is not None:
             crit = self._store.search(self._exp, qv, self.critiques, columns=("query", "answer", "reason"))

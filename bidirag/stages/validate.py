@@ -17,6 +17,17 @@ from bidirag.store import CORPUS, Store
 from bidirag.text import cited_numbers, split_sentences
 
 
+def evidence_docs(acc, retrieved: list[dict]) -> list[str]:
+    """The texts the checks judge an answer against: the retrieved docs in prompt order, with the docs this
+    pipeline wrote (origin writeback) blanked unless `acceptance.written_docs_as_evidence`: a written doc is shown
+    to the generator but never vouches for a new one (grounding, premise, support read nothing from it), so one
+    wrong write cannot ground the next. Positions are kept, so citation numbers still map; citing it is still an
+    honest citation (`attribution`), and an answer that only repeats it fails `novelty`, not a critique check."""
+    if acc.written_docs_as_evidence:
+        return [d["text"] for d in retrieved]
+    return ["" if d.get("origin") == "writeback" else d["text"] for d in retrieved]
+
+
 def score_batch(records: list[Record], answers: list[str], docs: list[list[str]], names: Sequence[str],
                 thresholds: dict[str, float], acceptance, nli, embed, nearest, cfg=None) -> checks.CheckContext:
     """Score `records` with the checks `names`; sets `scores`, `would_fail`, `clean_text`, `vector`."""
@@ -103,7 +114,7 @@ class Screen(Stage):
         names, th = checks.pre_generation(acc), checks.thresholds(acc)
         ctx = checks.CheckContext(records=records, queries=[r["text"] for r in records], answers=[""] * len(records),
                                   texts=[""] * len(records), sentences=[[] for _ in records],
-                                  docs=[[d["text"] for d in r["retrieved"]] for r in records],
+                                  docs=[evidence_docs(acc, r["retrieved"]) for r in records],
                                   cited=[[] for _ in records], acceptance=acc)
         for r, (s, failed) in zip(records, run_checks(ctx, names, th), strict=True):
             r["pre_scores"] = {k: round(v, 4) for k, v in s.items()}
@@ -130,7 +141,7 @@ class Validate(CheckStage):
         acc = self.cfg.acceptance
         th = checks.thresholds(acc)
         pre = checks.pre_generation(acc) if self.screened else []
-        docs = [[d["text"] for d in r["retrieved"]] for r in records]
+        docs = [evidence_docs(acc, r["retrieved"]) for r in records]
         ctx = self.score(records, [r["answer"] for r in records], docs, [n for n in acc.checks if n not in pre], th)
         for r, cited in zip(records, ctx.cited, strict=True):
             if pre:
