@@ -109,7 +109,7 @@ def replay_compare(work: Path, corpus: Path, configs: list[str], extra: list[str
     def cfg(name: str):
         feats = variant_overrides(name, evidence_sentences) if name != "seed" else []
         return load_config(*base, overrides=[f"store.uri={work / ('store-' + name)}",
-                                             f"run.runs_dir={work / 'runs'}", *feats, *extra])
+                                             f"run.runs_dir={work / ('runs-' + name)}", *feats, *extra])
 
     seed = work / "store-seed"
     ingest(cfg("seed"), corpus, progress=False)
