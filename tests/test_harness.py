@@ -72,6 +72,12 @@ def test_eval_reports_groups_intervals_precision_and_provenance(fake_cfg, tmp_pa
     audit = [json.loads(x) for x in (tmp_path / "eval/audit.jsonl").read_text().splitlines()]
     assert audit and audit[0]["system"] == "bidirectional" and audit[0]["gold_paragraph"] and audit[0]["doc"]
     assert "calibration" not in res    # the report split never produces threshold sweeps
+    # test queries after write-back see written docs beside the corpus top-k (the store has a knowledge_units
+    # table too: its merge must not cut the written doc off), standard RAG sees only the top-k
+    shown = {s: [q["docs_shown"] for q in json.loads((tmp_path / f"eval/seed-42/{s}.result.json").read_text())[
+        "per_query"]] for s in ("standard", "bidirectional")}
+    k = fake_cfg.retrieval.top_k
+    assert set(shown["standard"]) == {k} and k + 1 in shown["bidirectional"]
 
 
 def test_calibration_runs_on_the_calibrate_split_only(fake_cfg, tmp_path):

@@ -2,7 +2,7 @@
 
 from bidirag.models import handlers
 from bidirag.stages.rag import Retrieve
-from bidirag.store import CORPUS, Store, now
+from bidirag.store import CORPUS, UNITS, Store, now
 
 
 def _store(cfg):
@@ -21,7 +21,8 @@ def _store(cfg):
 
 def _retrieve(cfg, st, **retrieval):
     cfg = cfg.model_copy(update={"retrieval": cfg.retrieval.model_copy(update={"top_k": 2, **retrieval})})
-    stage = Retrieve(cfg, st.table(CORPUS).version)
+    # with a (here empty) knowledge_units table, as every epoch has one: its merge keeps the written extra
+    stage = Retrieve(cfg, st.table(CORPUS).version, units_version=st.table(UNITS).version)
     stage.setup()
     rec = {"text": "alpha beta gamma delta", "status": "ok"}
     stage.process_batch([rec])

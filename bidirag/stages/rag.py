@@ -73,18 +73,15 @@ class Retrieve(Stage):
         qv = self._emb.encode([r["text"] for r in records])
         k, extra = self.cfg.retrieval.top_k, self.cfg.retrieval.written_extra
         cols = ("text", "origin")
-        if extra is None:   # one index: written docs compete with the corpus for the top-k
-            hits = self._store.search(self._corpus, qv, k, columns=cols)
-        else:               # the top-k from the corpus the pipeline did not write, written docs beside them
-            hits = self._store.search(self._corpus, qv, k, columns=cols, where=NOT_WRITTEN)
-            if extra and self._has_written:
-                written = self._store.search(self._corpus, qv, extra, columns=cols, where=WRITTEN)
-                hits = [sorted(h + w, key=lambda x: (x.distance, x.doc_id)) for h, w in zip(hits, written,
-                                                                                            strict=True)]
+        by = lambda x: (x.distance, x.doc_id)  # noqa: E731
+        # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units
+        hits = self._store.search(self._corpus, qv, k, columns=cols, where=None if extra is None else NOT_WRITTEN)
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k, columns=cols)
-            hits = [sorted(h + u, key=lambda x: (x.distance, x.doc_id))[:k]
-                    for h, u in zip(hits, unit_hits, strict=True)]
+            hits = [sorted(h + u, key=by)[:k] for h, u in zip(hits, unit_hits, strict=True)]
+        if extra and self._has_written:   # written docs beside the top-k, never in its places
+            written = self._store.search(self._corpus, qv, extra, columns=cols, where=WRITTEN)
+            hits = [sorted(h + w, key=by) for h, w in zip(hits, written, strict=True)]
         for r, h, v in zip(records, hits, qv, strict=True):
             r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance,
                                "origin": x.extra.get("origin")} for x in h]
