@@ -63,14 +63,23 @@ def compare(base: Path, evidence: Path, system: str = "standard") -> dict:
         if prov.is_file():
             p = json.loads(prov.read_text()).get("protocol", {})
             res.setdefault("protocols", {})[name] = {k: p.get(k) for k in ("generator", "git_commit", "config_hash",
-                                                                          "split", "top_k", "written_extra")}
+                                                                          "split", "top_k", "written_extra",
+                                                                          "calibration_file")}
     return res
+
+
+def _split_line(res: dict) -> str:
+    prot = res.get("protocols", {}).get("evidence", {})
+    return (f"Reported on the **{prot.get('split', '?')}** split; thresholds from "
+            f"{prot.get('calibration_file') or 'the configs'} (chosen on the calibrate split). Standard RAG writes "
+            "nothing, so no threshold affects these answers. K = 2 came from the model-free evidence probe "
+            "(gold-answer retention over all rag_eval questions, both splits), not from answers on this split.")
 
 
 def report(res: dict) -> str:
     p, m = res["paired"], res["means"]
     lines = [f"# Evidence selection on the eval (system {res['system']}, seeds {res['seeds']}, "
-             f"{res['queries']} test queries, paired)", "",
+             f"{res['queries']} test queries, paired)", "", _split_line(res), "",
              "| metric | whole docs | evidence selection | Δ (95% bootstrap) | distinguishable from 0 |",
              "|---|---|---|---|---|"]
     for k in METRICS:

@@ -23,16 +23,16 @@ import time
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.models.generator import Prompt
+from bidirag.stages.rag import prompt_docs
 from bidirag.store import CORPUS, Store
-from bidirag.text import select_evidence
 
 
 def prompts_for(cfg: Config, queries: list[dict]) -> list[Prompt]:
     emb = handlers.embedder(cfg.models.embedder)
     st = Store.from_config(cfg.store, emb.dim)
     hits = st.search(st.table(CORPUS), emb.encode([q["text"] for q in queries]), cfg.retrieval.top_k)
-    k = cfg.models.generator.evidence_sentences      # the prompts the epoch renders, evidence selection included
-    return [Prompt(q["text"], [select_evidence(q["text"], h.text, k) for h in hs])
+    g = cfg.models.generator      # the prompts the epoch renders, evidence selection included
+    return [Prompt(q["text"], prompt_docs(q["text"], [{"text": h.text} for h in hs], g))
             for q, hs in zip(queries, hits, strict=True)]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bidirag.evaluation.audit import JUDGEMENTS
 from bidirag.evaluation.dataset import EvalError
 from bidirag.stages.rag import clean_answer
 from bidirag.text import contains_answer
@@ -18,13 +19,12 @@ from bidirag.text import contains_answer
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)] + [0.99]
 
 
-JUDGEMENTS = ("correct", "wrong", "not_answer")
 READ_COVERAGE = 0.9   # share of a threshold's accepted answers that must have been read for its reading precision
 
 
 def load_reading(path: str | Path) -> dict[tuple[str, str], bool]:
     """Reading labels of calibrate-split answers: JSONL rows with `query_id`, `doc` (the answer as written, i.e.
-    `clean_text`) and `judgement` (correct / wrong / not_answer, by a reader given the gold paragraph). Keyed by
+    `clean_text`) and `judgement` (`audit.JUDGEMENTS`, by a reader given the gold paragraph). Keyed by
     (query_id, doc): a label applies only to the very answer that was read, never to a regenerated one."""
     p = Path(path)
     if not p.is_file():
@@ -54,9 +54,9 @@ def calibrate(verdicts: list[dict], labels: dict[str, list[str]], thresholds: di
     rows = [v for v in verdicts if v.get("scores") and v["query_id"] in labels and v.get("answer")]
     others = {c: t for c, t in thresholds.items() if c != sweep}
     base = [v for v in rows if all(v["scores"].get(c, 1.0) >= t for c, t in others.items())]
-    correct = {v["query_id"]: contains_answer(clean_answer(v["answer"]), labels[v["query_id"]]) for v in rows}
-    read = {v["query_id"]: reading.get((v["query_id"], clean_answer(v["answer"]).strip())) for v in rows} \
-        if reading else {}
+    text = {v["query_id"]: clean_answer(v["answer"]) for v in rows}
+    correct = {q: contains_answer(t, labels[q]) for q, t in text.items()}
+    read = {q: reading.get((q, t.strip())) for q, t in text.items()} if reading else {}
     table = []
     for t in THRESHOLDS:
         acc = [v for v in base if v["scores"][sweep] >= t]

@@ -37,9 +37,9 @@ from bidirag.ingest import ingest
 from bidirag.models import handlers
 from bidirag.pipeline import Pipeline
 from bidirag.runners.local import LocalRunner
-from bidirag.stages.rag import Generate, Retrieve, model_ids
+from bidirag.stages.rag import Generate, Retrieve, model_ids, prompt_docs
 from bidirag.store import CORPUS, EXPERIENCE, UNITS, Store
-from bidirag.text import contains_answer, select_evidence
+from bidirag.text import contains_answer
 
 # system -> (write-back mode of its epochs, distil knowledge units from the labeled write-back stream first)
 SYSTEMS = {"standard": ("none", False), "naive": ("naive", False), "bidirectional": ("bidirectional", False),
@@ -127,9 +127,7 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
     g = cfg.models.generator
     for t, r in zip(test, answered, strict=True):
         m = query_metrics(r, t.question.answers)
-        # what the generator was shown: docs in the prompt and their characters after evidence selection and cap
-        shown = [select_evidence(r["text"], d["text"], g.evidence_sentences)[:g.max_doc_chars]
-                 for d in r.get("retrieved", [])]
+        shown = prompt_docs(r["text"], r.get("retrieved", []), g)   # what the generator was shown
         per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m,
                       "docs_shown": len(shown), "evidence_chars": sum(map(len, shown))})
     st = Store.from_config(scfg.store, cfg.models.embedder.dim)

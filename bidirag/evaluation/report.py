@@ -82,12 +82,13 @@ def _audit(a: dict | None) -> list[str]:
     return lines
 
 
-def _extra(written_extra) -> str:
-    if written_extra is None:
-        return " (written docs compete for it)"
-    if written_extra == "n/a":
+def _extra(p: dict) -> str:
+    """How written docs joined the top-k (results from before `written_extra` existed say nothing)."""
+    if "written_extra" not in p:
         return ""
-    return f" + up to {written_extra} written doc(s) beside it"
+    if p["written_extra"] is None:
+        return " (written docs compete for it)"
+    return f" + up to {p['written_extra']} written doc(s) beside it"
 
 
 def write_reports(result: dict, out: Path) -> None:
@@ -97,7 +98,7 @@ def write_reports(result: dict, out: Path) -> None:
              f"{p['dataset']} (digest {p['dataset_digest']}), split **{p['split']}**; seed corpus "
              f"{p['seed_corpus_paragraphs']} paragraphs; per seed {p['writeback_queries_per_seed']} write-back and "
              f"{p['test_queries_per_seed']} test queries; {p['epochs']} epoch(s); seeds {p['seeds']}; top-k "
-             f"{p['top_k']}{_extra(p.get('written_extra', 'n/a'))}; generator {p['generator']['backend']} "
+             f"{p['top_k']}{_extra(p)}; generator {p['generator']['backend']} "
              f"{p['models']['generator']}; NLI "
              f"{p['models']['nli']}; config {p['config_hash']}; commit {p['git_commit']}; thresholds from "
              f"{p['calibration_file'] or 'configs (no calibration file recorded)'}; "

@@ -74,14 +74,18 @@ class Retrieve(Stage):
         k, extra = self.cfg.retrieval.top_k, self.cfg.retrieval.written_extra
         cols = ("text", "origin")
         by = lambda x: (x.distance, x.doc_id)  # noqa: E731
-        # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units
-        hits = self._store.search(self._corpus, qv, k, columns=cols, where=None if extra is None else NOT_WRITTEN)
+        # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units;
+        # the filter only where there are written docs to keep out (a prefilter is a pass over the table)
+        apart = extra is not None and self._has_written
+        hits = self._store.search(self._corpus, qv, k, columns=cols, where=NOT_WRITTEN if apart else None)
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k, columns=cols)
             hits = [sorted(h + u, key=by)[:k] for h, u in zip(hits, unit_hits, strict=True)]
-        if extra and self._has_written:   # written docs beside the top-k, never in its places
+        if apart and extra:   # written docs beside the top-k, never in its places
+            # only written docs that would have entered the top-k: an unrelated query's prompt stays as it was
             written = self._store.search(self._corpus, qv, extra, columns=cols, where=WRITTEN)
-            hits = [sorted(h + w, key=by) for h, w in zip(hits, written, strict=True)]
+            hits = [sorted(h + [x for x in w if len(h) < k or x.distance <= h[-1].distance], key=by)
+                    for h, w in zip(hits, written, strict=True)]
         for r, h, v in zip(records, hits, qv, strict=True):
             r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance,
                                "origin": x.extra.get("origin")} for x in h]
@@ -90,6 +94,12 @@ class Retrieve(Stage):
             crit = self._store.search(self._exp, qv, self.critiques, columns=("query", "answer", "reason"))
             for r, c in zip(records, crit, strict=True):
                 r["warnings"] = [critique_text(x.extra) for x in c]
+
+
+def prompt_docs(question: str, retrieved: list[dict], g) -> list[str]:
+    """What the prompt shows of each retrieved doc: its evidence sentences for the question
+    (`models.generator.evidence_sentences`, whole docs when unset), cut at `max_doc_chars`."""
+    return [select_evidence(question, d["text"], g.evidence_sentences)[:g.max_doc_chars] for d in retrieved]
 
 
 class Generate(Stage):
@@ -109,9 +119,9 @@ class Generate(Stage):
 
     def process_active(self, records: list[Record]) -> None:
         faults.point("generate")
-        k = self.cfg.models.generator.evidence_sentences
-        prompts = [Prompt(r["text"], [select_evidence(r["text"], d["text"], k) for d in r["retrieved"]],
-                          r.get("warnings", [])) for r in records]
+        g = self.cfg.models.generator
+        prompts = [Prompt(r["text"], prompt_docs(r["text"], r["retrieved"], g), r.get("warnings", []))
+                   for r in records]
         answers = self._gen.answer(prompts)
         checked = self._self_check(records, answers) if self.self_check else [({}, None)] * len(records)
         for r, a, (extra, short) in zip(records, answers, checked, strict=True):
