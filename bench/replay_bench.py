@@ -24,6 +24,7 @@ from bidirag.ingest import ingest
 from bidirag.models import handlers, timing
 from bidirag.replay import replay
 from bidirag.store import CORPUS, Store
+from bidirag.checks.answer_span import written_claim
 from bidirag.text import contains_answer
 
 FEATURE = {   # each model-work feature: its setting ON and OFF
@@ -63,7 +64,7 @@ def _cpu_seconds() -> float:
 def _written(store_uri: str, dim: int, gold: dict[str, list[str]]) -> tuple[int, int]:
     tbl = Store(store_uri, dim=dim).table(CORPUS)
     rows = tbl.search().where("origin = 'writeback'").select(["text", "query_id"]).limit(10**7).to_arrow().to_pylist()
-    return len(rows), sum(contains_answer(r["text"], gold.get(r["query_id"], [])) for r in rows)
+    return len(rows), sum(contains_answer(written_claim(r["text"]), gold.get(r["query_id"], [])) for r in rows)
 
 
 def run_one(name: str, cfg, nights: Path, per_shard: int, gold: dict, log=print) -> dict:

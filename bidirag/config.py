@@ -141,7 +141,7 @@ class RetrievalConfig(_Strict):
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",
-                  "relevance", "grounding", "attribution", "novelty", "trust")
+                  "relevance", "grounding", "attribution", "novelty", "answer_span", "trust")
 
 
 class AcceptanceConfig(_Strict):
@@ -185,6 +185,10 @@ class AcceptanceConfig(_Strict):
                                                               "(origin writeback) as evidence. Default: they are "
                                                               "shown to the generator but judged as absent, so a "
                                                               "wrong written doc cannot vouch for the next one.")
+    require_answer_span: bool = Field(True, description="The `answer_span` check: the self-check's short answer "
+                                                        "must be a phrase of a retrieved corpus sentence that "
+                                                        "holds the question's words, and more than a restatement "
+                                                        "of the question.")
     reject_unbacked_question_details: bool = Field(True, description="The `question_detail` check: never write "
                                                                      "an answer that repeats a number or name of "
                                                                      "the question which no retrieved sentence "
@@ -229,6 +233,12 @@ class WritebackConfig(_Strict):
     mode: Literal["bidirectional", "naive", "none"] = Field(
         "bidirectional", description="bidirectional = write answers that pass the checks; naive = write every "
                                      "answer (baseline); none = standard RAG, never writes (baseline).")
+    form: Literal["sentence", "extractive"] = Field(
+        "sentence", description="What an accepted answer writes (bidirectional mode): sentence = the generator's "
+                                "answer as it wrote it (the paper); extractive = 'Question: ...', the self-check's "
+                                "short answer and the retrieved sentence that holds it, verbatim (needs the "
+                                "answer_span check): nothing is written that the corpus does not say word for "
+                                "word but the pairing of question and answer.")
 
 
 class ExperienceConfig(_Strict):
@@ -403,6 +413,14 @@ class Config(_Strict):
     input: InputConfig = Field(default_factory=InputConfig, description="Query-log limits.")
     store: StoreConfig = Field(default_factory=StoreConfig, description="Store location.")
     run: RunConfig = Field(default_factory=RunConfig, description="Run settings.")
+
+    @model_validator(mode="after")
+    def _extractive_needs_span(self) -> Config:
+        if self.writeback.form == "extractive" and "answer_span" not in self.acceptance.checks:
+            raise ValueError("writeback.form extractive writes the sentence the answer_span check finds, but "
+                             "acceptance.checks does not list answer_span: add it (before trust) or set "
+                             "writeback.form: sentence")
+        return self
 
     def digest(self) -> str:
         """Stable hash of the validated config (recorded in every manifest and provenance)."""

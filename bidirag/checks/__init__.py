@@ -1,7 +1,7 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, trust. The paper's three (grounding, attribution,
+complete, opinion, relevance, grounding, attribution, novelty, answer_span, trust. The paper's three (grounding, attribution,
 novelty) come after bidirag's additions, because an NLI model happily "entails" answers that only restate the
 question, copy an off-topic sentence of a document, or obey an injected instruction; trust comes last because it
 reads the others' scores. Each file's docstring gives its formula.
@@ -9,6 +9,7 @@ The pure scoring functions are re-exported here for direct use.
 """
 
 # importing a check's module registers it
+from bidirag.checks.answer_span import extractive_doc, source_sentence, written_claim
 from bidirag.checks.answerable import answerable
 from bidirag.checks.attribution import attribution
 from bidirag.checks.base import (
@@ -39,7 +40,7 @@ from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
 CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion", "relevance",
-          "grounding", "attribution", "novelty", "trust")
+          "grounding", "attribution", "novelty", "answer_span", "trust")
 
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",
@@ -47,5 +48,5 @@ __all__ = [
     "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "question_detail",
     "reason", "register",
     "registered", "relevance", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
-    "Verifier",
+    "Verifier", "extractive_doc", "source_sentence", "written_claim",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from bidirag.evaluation.audit import JUDGEMENTS
 from bidirag.evaluation.dataset import EvalError
 from bidirag.stages.rag import clean_answer
+from bidirag.checks.answer_span import written_claim
 from bidirag.text import contains_answer
 
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)] + [0.99]
@@ -54,8 +55,9 @@ def calibrate(verdicts: list[dict], labels: dict[str, list[str]], thresholds: di
     rows = [v for v in verdicts if v.get("scores") and v["query_id"] in labels and v.get("answer")]
     others = {c: t for c, t in thresholds.items() if c != sweep}
     base = [v for v in rows if all(v["scores"].get(c, 1.0) >= t for c, t in others.items())]
-    text = {v["query_id"]: clean_answer(v["answer"]) for v in rows}
-    correct = {q: contains_answer(t, labels[q]) for q, t in text.items()}
+    # what would be written: the extractive doc where the caller made one (`written`), else the cleaned answer
+    text = {v["query_id"]: v.get("written") or clean_answer(v["answer"]) for v in rows}
+    correct = {q: contains_answer(written_claim(t), labels[q]) for q, t in text.items()}
     read = {q: reading.get((q, t.strip())) for q, t in text.items()} if reading else {}
     table = []
     for t in THRESHOLDS:

@@ -211,7 +211,7 @@ def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs,
     log(f"[eval] seed {seed} {system}: {len(labels)} write-back queries x {epochs} epoch(s), {len(test)} test")
     res = run_system(cfg, system, sdir, base, log_path, test, epochs, drep, progress)
     for w in res["written"]:
-        w["correct"] = contains_answer(w["text"], labels.get(w["query_id"], []))
+        w["correct"] = contains_answer(checks.written_claim(w["text"]), labels.get(w["query_id"], []))
     res.update({"key": key, "seed": seed, "n_writeback": len(labels), "git_commit": commit,
                 "wall_seconds": round(time.perf_counter() - t, 1)})
     saved.write_text(json.dumps(res, default=str) + "\n")
@@ -312,6 +312,8 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
                        (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
     if "trust" in cfg.acceptance.checks:
         rescore_trust(cfg, verdicts, out / "_seed_store")
+    if cfg.writeback.form == "extractive":
+        add_extractive(cfg, verdicts, out / "_seed_store")
     res = calibrate_checks(cfg, verdicts, labels, out, reading)
     check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
     if check:
@@ -341,6 +343,17 @@ def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
                              "calibration again (its verdicts record it) or use a model without conf:* features")
         v["scores"]["trust"] = round(model.predict([features(v["text"], v["clean_text"], docs, v["scores"],
                                                              v.get("confidence"))])[0], 4)
+
+
+def add_extractive(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
+    """`writeback.form: extractive`: what each naive verdict would write (`written`, None when no retrieved
+    sentence holds its short answer), so calibration judges the docs this form writes, not the free answers."""
+    texts = {r["doc_id"]: r["text"] for r in Store(store_uri, dim=None).table(CORPUS).to_arrow()
+             .select(["doc_id", "text"]).to_pylist()}
+    for v in verdicts:
+        if v.get("answer"):
+            docs = [texts.get(d, "") for d in v.get("retrieved") or []]
+            v["written"] = checks.extractive_doc(v["text"], v.get("short_answer"), docs)
 
 
 def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path,

@@ -14,6 +14,7 @@ import statistics
 from collections.abc import Sequence
 
 from bidirag.stages.rag import clean_answer
+from bidirag.checks.answer_span import written_claim
 from bidirag.text import cited_numbers, contains_answer, exact_match, token_f1
 
 COVERAGE_DISTANCE = 0.4
@@ -56,7 +57,7 @@ def pollution(written: list[dict], labels: dict[str, list[str]]) -> dict:
     """written: corpus rows (text, query_id). Share that contain none of their query's gold answers."""
     if not written:
         return {"pollution": 0.0, "polluting": 0, "written": 0}
-    bad = sum(1 for w in written if not contains_answer(w["text"], labels.get(w["query_id"], [])))
+    bad = sum(1 for w in written if not contains_answer(written_claim(w["text"]), labels.get(w["query_id"], [])))
     return {"pollution": bad / len(written), "polluting": bad, "written": len(written)}
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bidirag import checks, faults
 from bidirag.config import Config
 from bidirag.models import handlers
-from bidirag.stages.base import Record, Stage, reject
+from bidirag.stages.base import Record, Stage, Status, reject
 from bidirag.stages.rag import clean_answer, load_embedder
 from bidirag.store import CORPUS, Store
 from bidirag.text import cited_numbers, split_sentences
@@ -128,7 +128,7 @@ class Validate(CheckStage):
     Checks a Screen stage already ran are not run again: their scores come from `pre_scores`."""
 
     name = "validate"
-    reads = frozenset({"text", "answer", "retrieved", "query_vector"})
+    reads = frozenset({"text", "answer", "retrieved", "query_vector", "short_answer"})
     writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli"})
 
     def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True, screened: bool = False) -> None:
@@ -153,3 +153,22 @@ class Validate(CheckStage):
             failed = r["would_fail"]
             if failed and self.enforce:
                 reject(r, failed, checks.reason(failed, r["scores"][failed], th[failed]))
+        if self.enforce and self.cfg.writeback.form == "extractive":
+            self._extractive(records, docs)
+
+    def _extractive(self, records: list[Record], docs: list[list[str]]) -> None:
+        """`writeback.form: extractive`: an accepted answer writes the question, its short answer and the source
+        sentence verbatim (`checks.extractive_doc`), embedded again in one batch."""
+        todo = []
+        for r, d in zip(records, docs, strict=True):
+            if r.get("status", Status.OK) != Status.OK:
+                continue
+            doc = checks.extractive_doc(r["text"], r.get("short_answer"), d)
+            if doc is None:     # answer_span passed at a threshold below 1: nothing verbatim to write
+                reject(r, "answer_span", checks.reason("answer_span", 0.0, 1.0))
+                continue
+            r["clean_text"] = doc
+            todo.append(r)
+        if todo:
+            for r, v in zip(todo, self._emb.encode([r["clean_text"] for r in todo]), strict=True):
+                r["vector"] = v.tolist()
