@@ -95,7 +95,7 @@ def test_an_extractive_epoch_writes_question_answer_and_a_verbatim_corpus_senten
         assert s.removeprefix("Source: ") in corpus_sents
         assert a.removeprefix("Answer: ") == short_span(verdicts[r["query_id"]]["short_answer"])
     # the sentence form of the same run writes the generator's answers instead
-    cfg2 = _cfg(tmp_path, f"store.uri={tmp_path / 'store2'}")
+    cfg2 = _cfg(tmp_path, f"store.uri={tmp_path / 'store2'}", "writeback.form=sentence")
     ingest(cfg2, corpus_file, progress=False)
     run_epoch(cfg2, query_log, run_name="y", progress=False)
     rows2 = [r for r in Store.from_config(cfg2.store, cfg2.models.embedder.dim).table(CORPUS).to_arrow().to_pylist()
