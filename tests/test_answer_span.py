@@ -101,3 +101,24 @@ def test_an_extractive_epoch_writes_question_answer_and_a_verbatim_corpus_senten
     rows2 = [r for r in Store.from_config(cfg2.store, cfg2.models.embedder.dim).table(CORPUS).to_arrow().to_pylist()
              if r["origin"] == "writeback"]
     assert rows2 and not any(r["text"].startswith("Question: ") for r in rows2)
+
+
+def test_the_self_check_never_reads_a_written_doc(tmp_path):
+    from bidirag.stages.rag import Generate
+
+    cfg = _cfg(tmp_path)
+    gen = Generate(cfg)
+    gen.setup()
+    written = {"doc_id": "w", "text": "The Eiffel Tower opened in 1890 to the public.", "origin": "writeback"}
+    corpus = {"doc_id": "c", "text": "The Eiffel Tower opened in 1889 for the World's Fair.", "origin": None}
+    r = {"query_id": "q", "text": Q, "retrieved": [written, corpus], "status": "ok"}
+    gen.process_active([r])
+    # the fake self-check answers from the first evidence sentence sharing a word with the question: the written
+    # doc's sentence comes first, but it is blanked for the judge
+    assert r["short_answer"] and "1890" not in r["short_answer"] and "World's Fair" in r["short_answer"]
+    cfg2 = _cfg(tmp_path, "acceptance.written_docs_as_evidence=true")
+    gen2 = Generate(cfg2)
+    gen2.setup()
+    r2 = {**r, "retrieved": [written, corpus]}
+    gen2.process_active([r2])
+    assert "public" in r2["short_answer"]

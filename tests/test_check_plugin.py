@@ -10,6 +10,7 @@ import pytest
 from bidirag import checks
 from bidirag.checks import Check, CheckContext, register
 from bidirag.config import ConfigError, load_config
+from bidirag.stages.rag import clean_answer
 from bidirag.epoch import run_epoch
 from bidirag.evaluation.harness import calibrate_checks
 from bidirag.htmlreport import write_epoch_html
@@ -70,7 +71,7 @@ def test_a_check_registered_from_a_test_module_works_end_to_end(plugin, tmp_path
     scored = [v for v in verdicts if v["scores"]]
     assert len(scored) == 5
     for v in scored:                  # its score is the one the plugin computed, kept for every record
-        assert v["scores"]["echoes_question"] == pytest.approx(_share(v["text"], v["clean_text"]), abs=1e-4)
+        assert v["scores"]["echoes_question"] == pytest.approx(_share(v["text"], clean_answer(v["answer"])), abs=1e-4)
     rejected = {v["query_id"] for v in scored if v["scores"]["echoes_question"] < 0.75}
     assert rejected and len(rejected) < 5
     assert {v["query_id"] for v in verdicts if v.get("failed_check") == "echoes_question"} == rejected
@@ -107,7 +108,7 @@ def test_unknown_or_repeated_check_names_are_config_errors():
 def test_a_check_can_be_left_out_by_config(tmp_path, corpus_file, query_log):
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
-        "acceptance.checks=[grounding, novelty]"])
+        "acceptance.checks=[grounding, novelty]", "writeback.form=sentence"])
     ingest(cfg, corpus_file, progress=False)
     rep = run_epoch(cfg, query_log, run_name="two", progress=False)
     assert list(rep["rejected_by_check"]) == ["grounding", "novelty"]

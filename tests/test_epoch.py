@@ -63,6 +63,8 @@ def test_rerunning_the_same_input_writes_nothing_new(fake_cfg, corpus_file, quer
 
 
 def test_within_epoch_duplicates_are_written_once(fake_cfg, tmp_path):
+    # the sentence form: two questions get the same answer text (an extractive doc holds its own question)
+    fake_cfg = fake_cfg.model_copy(update={"writeback": fake_cfg.writeback.model_copy(update={"form": "sentence"})})
     long_doc = ("The Eiffel Tower is in Paris. It was designed by the company of Gustave Eiffel and finished "
                 "for the 1889 World's Fair, and millions of visitors climb it every single year.")
     p = tmp_path / "c.parquet"

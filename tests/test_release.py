@@ -87,7 +87,9 @@ def test_next_epoch_builds_on_production_not_on_a_rejected_head(seeded, query_lo
 def test_replay_chains_its_shards_after_starting_from_production(seeded, query_log, tmp_path):
     from bidirag.replay import replay
 
-    cfg = seeded
+    # the sentence form: the fake generator copies its first doc, and an extractive doc ("Question: Which planet
+    # is Mars? ...") ranks first for the next shard's "Which planet is Jupiter?", so that shard writes nothing
+    cfg = seeded.model_copy(update={"writeback": seeded.writeback.model_copy(update={"form": "sentence"})})
     more = tmp_path / "more.parquet"
     topics = ["Mars", "Jupiter", "Saturn"]
     pq.write_table(pa.table({"text": [f"{t} is a planet of the Solar System. It has been visited by probes."

@@ -96,6 +96,17 @@ class Retrieve(Stage):
                 r["warnings"] = [critique_text(x.extra) for x in c]
 
 
+def evidence_docs(acc, retrieved: list[dict]) -> list[str]:
+    """The texts the checks judge an answer against: the retrieved docs in prompt order, with the docs this
+    pipeline wrote (origin writeback) blanked unless `acceptance.written_docs_as_evidence`: a written doc is shown
+    to the generator but never vouches for a new one (grounding, premise, support read nothing from it), so one
+    wrong write cannot ground the next. Positions are kept, so citation numbers still map; citing it is still an
+    honest citation (`attribution`), and an answer that only repeats it fails `novelty`, not a critique check."""
+    if acc.written_docs_as_evidence:
+        return [d["text"] for d in retrieved]
+    return ["" if d.get("origin") == "writeback" else d["text"] for d in retrieved]
+
+
 def prompt_docs(question: str, retrieved: list[dict], g) -> list[str]:
     """What the prompt shows of each retrieved doc: its evidence sentences for the question
     (`models.generator.evidence_sentences`, whole docs when unset), cut at `max_doc_chars`."""
@@ -132,8 +143,11 @@ class Generate(Stage):
             r["generator"] = self._gen.model_id
 
     def _self_check(self, records: list[Record], answers) -> list[tuple[dict[str, float], str | None]]:
+        # the self-check is part of the judging: it reads what the checks read (written docs blanked, see
+        # `evidence_docs`), so a short answer never comes from a doc this pipeline wrote
+        acc = self.cfg.acceptance
         return self_check(self._gen, [r["text"] for r in records], [clean_answer(a.text) for a in answers],
-                          [[d["text"] for d in r["retrieved"]] for r in records])
+                          [evidence_docs(acc, r["retrieved"]) for r in records])
 
 
 def self_check(gen, questions: list[str], texts: list[str], docs: list[list[str]]

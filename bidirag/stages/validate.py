@@ -12,20 +12,9 @@ from bidirag import checks, faults
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.stages.base import Record, Stage, Status, reject
-from bidirag.stages.rag import clean_answer, load_embedder
+from bidirag.stages.rag import clean_answer, evidence_docs, load_embedder  # noqa: F401 (evidence_docs re-exported)
 from bidirag.store import CORPUS, Store
 from bidirag.text import cited_numbers, split_sentences
-
-
-def evidence_docs(acc, retrieved: list[dict]) -> list[str]:
-    """The texts the checks judge an answer against: the retrieved docs in prompt order, with the docs this
-    pipeline wrote (origin writeback) blanked unless `acceptance.written_docs_as_evidence`: a written doc is shown
-    to the generator but never vouches for a new one (grounding, premise, support read nothing from it), so one
-    wrong write cannot ground the next. Positions are kept, so citation numbers still map; citing it is still an
-    honest citation (`attribution`), and an answer that only repeats it fails `novelty`, not a critique check."""
-    if acc.written_docs_as_evidence:
-        return [d["text"] for d in retrieved]
-    return ["" if d.get("origin") == "writeback" else d["text"] for d in retrieved]
 
 
 def score_batch(records: list[Record], answers: list[str], docs: list[list[str]], names: Sequence[str],
