@@ -137,6 +137,13 @@ def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
     both = [json.loads((tmp_path / f"e/seed-1/{s}.result.json").read_text())["wall_seconds"]
             for s in ("standard", "naive")]
     assert res["protocol"]["results_wall_seconds"] == round(sum(both), 1)
+    # a write-back setting changes naive's key, not standard RAG's (it never runs a check)
+    stricter = fake_cfg.model_copy(update={"acceptance": fake_cfg.acceptance.model_copy(
+        update={"grounding_threshold": 0.99})})
+    naive = tmp_path / "e/seed-1/naive.result.json"
+    n_first = naive.stat().st_mtime_ns
+    run_eval(stricter, tmp_path / "e", ["standard", "naive"], [1], n_writeback=12, n_test=6, **QUIET)
+    assert saved.stat().st_mtime_ns == first and naive.stat().st_mtime_ns != n_first
     run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)   # another key
     assert saved.stat().st_mtime_ns != first
 

@@ -10,6 +10,7 @@ and sample std over seeds, and paired bootstrap intervals of each system minus s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -197,8 +198,24 @@ def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems
     return rep
 
 
+def answering_digest(cfg: Config) -> str:
+    """Digest of the settings a system that never writes (standard RAG, `writeback`) depends on: the config without
+    the write-back side (acceptance checks, dedup, write form, experience store), which it never runs."""
+    d = cfg.model_dump(mode="json")
+    for k in ("acceptance", "dedup", "writeback", "experience"):
+        d.pop(k, None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def system_key(cfg: Config, system: str, key: dict) -> dict:
+    """The resume key of one system's result: a system that never writes keeps its result when only write-back
+    settings change (a new trust threshold does not re-run standard RAG)."""
+    return {**key, "config": answering_digest(cfg)} if SYSTEMS[system][0] == "none" else key
+
+
 def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs, drep, key, labels, progress,
                log, commit: str | None = None) -> dict:
+    key = system_key(cfg, system, key)
     sdir = out / f"seed-{seed}" / system
     saved = out / f"seed-{seed}" / f"{system}.result.json"
     if saved.exists():
