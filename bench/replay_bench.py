@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 from bench.replay_log import LogSpec, make_log, rag_eval_questions, read_gold
+from bidirag.checks.answer_span import written_claim
 from bidirag.config import load_config
 from bidirag.ingest import ingest
 from bidirag.models import handlers, timing
 from bidirag.replay import replay
 from bidirag.store import CORPUS, Store
-from bidirag.checks.answer_span import written_claim
 from bidirag.text import contains_answer
 
 FEATURE = {   # each model-work feature: its setting ON and OFF

@@ -41,7 +41,7 @@ def test_replay_bench_runs_features_on_and_off_over_one_zipf_log(tmp_path, corpu
                  {"question_id": "s", "text": "Who won Super Bowl 50?", "answers": ["Denver Broncos"]},
                  {"question_id": "a", "text": "What does the Amazon rainforest cover?", "answers": ["Amazon basin"]}]
     res = replay_compare(tmp_path / "w", corpus_file, [ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml"],
-                         ["experience.top_m=0", "writeback.form=sentence"], LogSpec(shards=2, per_shard=15), questions=questions,
+                         ["experience.top_m=0"], LogSpec(shards=2, per_shard=15), questions=questions,
                          log=lambda *_: None)
     on, off = res["runs"]["on"], res["runs"]["off"]
     assert on["queries"] == off["queries"] == 30 and on["epochs"] == off["epochs"] == 2

@@ -10,13 +10,13 @@ import pytest
 from bidirag import checks
 from bidirag.checks import Check, CheckContext, register
 from bidirag.config import ConfigError, load_config
-from bidirag.stages.rag import clean_answer
 from bidirag.epoch import run_epoch
 from bidirag.evaluation.harness import calibrate_checks
 from bidirag.htmlreport import write_epoch_html
 from bidirag.ingest import ingest
 from bidirag.models import handlers
 from bidirag.models.fakes import FakeNLI
+from bidirag.stages.rag import clean_answer
 from bidirag.store import CORPUS, EXPERIENCE, Store
 from tests.conftest import ROOT
 
@@ -108,7 +108,7 @@ def test_unknown_or_repeated_check_names_are_config_errors():
 def test_a_check_can_be_left_out_by_config(tmp_path, corpus_file, query_log):
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}",
-        "acceptance.checks=[grounding, novelty]", "writeback.form=sentence"])
+        "acceptance.checks=[grounding, novelty]"])
     ingest(cfg, corpus_file, progress=False)
     rep = run_epoch(cfg, query_log, run_name="two", progress=False)
     assert list(rep["rejected_by_check"]) == ["grounding", "novelty"]

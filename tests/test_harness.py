@@ -209,7 +209,7 @@ def test_calibration_rescores_trust_with_the_current_model(fake_cfg, tmp_path):
     write_model(4.0)
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", f"acceptance.trust_model={model}",
-        "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty, trust]", "writeback.form=sentence"])
+        "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty, trust]"])
     res = run_eval(cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=6, split="calibrate", **QUIET)
     assert res["calibration"]["choice"]["check"] == "trust"
     high = {r["threshold"]: r["accepted"] for r in res["calibration"]["trust"]["table"]}

@@ -43,7 +43,7 @@ def test_poison_run_end_to_end_with_fakes(fake_cfg, tmp_path):
 PAPER_CHECKS_ONLY = ["acceptance.reject_instructions=false", "acceptance.premise_threshold=0",
                      "acceptance.answerable_threshold=0", "acceptance.content_threshold=0",
                      "acceptance.reject_unstated_opinions=false", "acceptance.relevance_threshold=-1",
-                     "acceptance.checks=[grounding, attribution, novelty]", "writeback.form=sentence"]   # the paper's three, nothing else
+                     "acceptance.checks=[grounding, attribution, novelty]"]   # the paper's three, nothing else
 
 
 @pytest.mark.slow

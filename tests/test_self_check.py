@@ -51,7 +51,7 @@ def test_generate_stage_records_the_self_check_only_when_enabled(tmp_path, corpu
     checked = [v for v in _verdicts(tmp_path, "on") if v.get("short_answer")]
     assert checked and all({"agree", "exact", "lp_min"} <= set(v["confidence"]) for v in checked)
     assert any(v["confidence"]["agree"] > 0 for v in checked)
-    cfg = _cfg(tmp_path, "models.generator.self_check=false", "acceptance.checks=[answerable, grounding, novelty]", "writeback.form=sentence",
+    cfg = _cfg(tmp_path, "models.generator.self_check=false", "acceptance.checks=[answerable, grounding, novelty]",
                store="store2")
     ingest(cfg, corpus_file, progress=False)
     run_epoch(cfg, query_log, run_name="off", progress=False)
@@ -69,14 +69,14 @@ def _judge_model(tmp_path):
 
 def test_trust_reads_the_self_check_and_names_the_setting_it_needs(tmp_path, corpus_file, query_log):
     m = _judge_model(tmp_path)
-    cfg = _cfg(tmp_path, "acceptance.checks=[answerable, grounding, novelty, trust]", "writeback.form=sentence", f"acceptance.trust_model={m}",
+    cfg = _cfg(tmp_path, "acceptance.checks=[answerable, grounding, novelty, trust]", f"acceptance.trust_model={m}",
                "acceptance.trust_threshold=0.5")
     ingest(cfg, corpus_file, progress=False)
     run_epoch(cfg, query_log, run_name="t", progress=False)
     scored = [v for v in _verdicts(tmp_path, "t") if "trust" in (v.get("scores") or {})]
     assert scored and all(abs(v["scores"]["trust"] - 1 / (1 + np.exp(-(v["confidence"]["agree"] - 0.5) / 0.25)))
                           < 1e-3 for v in scored)
-    off = _cfg(tmp_path, "acceptance.checks=[answerable, grounding, novelty, trust]", "writeback.form=sentence", f"acceptance.trust_model={m}",
+    off = _cfg(tmp_path, "acceptance.checks=[answerable, grounding, novelty, trust]", f"acceptance.trust_model={m}",
                "models.generator.self_check=false", store="store2")
     ingest(off, corpus_file, progress=False)
     with pytest.raises(ValueError, match="self_check"):

@@ -93,7 +93,7 @@ def test_bad_training_data_is_named(tmp_path):
 def _epoch_cfg(tmp_path, model, threshold, store="store"):
     return load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / store}", f"run.runs_dir={tmp_path / 'runs'}", "writeback.mode=bidirectional",
-        "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty, trust]", "writeback.form=sentence",
+        "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty, trust]",
         f"acceptance.trust_model={model}", f"acceptance.trust_threshold={threshold}"])
 
 

@@ -64,7 +64,7 @@ def test_missing_verifier_names_the_fix(tmp_path):
 def test_the_verifier_check_rejects_low_scores(tmp_path, corpus_file, query_log):
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
         f"store.uri={tmp_path / 's'}", f"run.runs_dir={tmp_path / 'r'}", "models.verifier.backend=fake",
-        "acceptance.checks=[query_safety, answerable, verifier, attribution]", "writeback.form=sentence", "acceptance.verifier_threshold=0.99"])
+        "acceptance.checks=[query_safety, answerable, verifier, attribution]", "acceptance.verifier_threshold=0.99"])
     ingest(cfg, corpus_file, progress=False)
     rep = run_epoch(cfg, query_log, run_name="v", progress=False)
     verdicts = [json.loads(x) for x in (tmp_path / "r/v/epoch-1/verdicts.jsonl").read_text().splitlines()]

@@ -1,10 +1,10 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, trust (and, opt-in, answer_span, support, verifier). The paper's three (grounding, attribution,
-novelty) come after bidirag's additions, because an NLI model happily "entails" answers that only restate the
-question, copy an off-topic sentence of a document, or obey an injected instruction; trust comes last because it
-reads the others' scores. Each file's docstring gives its formula.
+complete, opinion, relevance, grounding, attribution, novelty, trust; opt-in: answer_span, support, verifier. The
+paper's three (grounding, attribution, novelty) come after bidirag's additions, because an NLI model happily
+"entails" answers that only restate the question, copy an off-topic sentence of a document, or obey an injected
+instruction; trust comes last because it reads the others' scores. Each file's docstring gives its formula.
 The pure scoring functions are re-exported here for direct use.
 """
 

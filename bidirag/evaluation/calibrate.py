@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bidirag.checks.answer_span import written_claim
 from bidirag.evaluation.audit import JUDGEMENTS
 from bidirag.evaluation.dataset import EvalError
 from bidirag.stages.rag import clean_answer
-from bidirag.checks.answer_span import written_claim
 from bidirag.text import contains_answer
 
 THRESHOLDS = [round(0.025 * i, 3) for i in range(0, 40)] + [0.99]

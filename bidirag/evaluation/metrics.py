@@ -13,8 +13,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from bidirag.stages.rag import clean_answer
 from bidirag.checks.answer_span import written_claim
+from bidirag.stages.rag import clean_answer
 from bidirag.text import cited_numbers, contains_answer, exact_match, token_f1
 
 COVERAGE_DISTANCE = 0.4
