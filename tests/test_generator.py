@@ -108,6 +108,13 @@ def test_auto_dtype_is_bf16_only_where_the_cpu_has_bf16_instructions():
     assert resolve_dtype("float16", amd, cuda=False) == "float16"       # explicit values pass through
 
 
+def test_a_float32_generator_on_a_cpu_is_announced_as_slow():
+    from bidirag.models.generator import fp32_cpu_note
+
+    assert "float32" in fp32_cpu_note("float32", cuda=False)
+    assert fp32_cpu_note("bfloat16", cuda=False) is None and fp32_cpu_note("float32", cuda=True) is None
+
+
 def test_confidence_summarises_content_tokens_after_the_citation():
     from bidirag.models.generator import Completion, confidence
 
