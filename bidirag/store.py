@@ -307,6 +307,10 @@ class Store:
             hits.sort(key=lambda h: (h.distance, h.doc_id))
         return out
 
+    def texts(self, name: str) -> dict[str, str]:
+        """Every row's text by doc_id (the whole table read once: for offline analysis, not the hot path)."""
+        return {r["doc_id"]: r["text"] for r in self.table(name).to_arrow().select(["doc_id", "text"]).to_pylist()}
+
     def existing_ids(self, tbl, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for s in range(0, len(ids), 500):

@@ -20,6 +20,7 @@ def test_insert_new_is_one_version_and_idempotent(tmp_path):
     assert n2 == 0
     assert st.table(CORPUS).count_rows() == 3
     assert st.insert_new(CORPUS, []) == (0, st.table(CORPUS).version)
+    assert st.texts(CORPUS) == {"d0": "text 0", "d1": "text 1", "d2": "text 2"}
 
 
 @pytest.mark.parametrize("locked", [True, False])

@@ -349,8 +349,7 @@ def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
     from bidirag.checks.trust import Trust, features
 
     model = Trust.model(cfg.acceptance)
-    texts = {r["doc_id"]: r["text"] for r in Store(store_uri, dim=None).table(CORPUS).to_arrow()
-             .select(["doc_id", "text"]).to_pylist()}
+    texts = Store(store_uri, dim=None).texts(CORPUS)
     for v in verdicts:
         if not v.get("scores") or "trust" not in v["scores"] or not v.get("answer"):
             continue
@@ -365,8 +364,7 @@ def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
 def add_extractive(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
     """`writeback.form: extractive`: what each naive verdict would write (`written`, None when no retrieved
     sentence holds its short answer), so calibration judges the docs this form writes, not the free answers."""
-    texts = {r["doc_id"]: r["text"] for r in Store(store_uri, dim=None).table(CORPUS).to_arrow()
-             .select(["doc_id", "text"]).to_pylist()}
+    texts = Store(store_uri, dim=None).texts(CORPUS)
     for v in verdicts:
         if v.get("answer"):
             docs = [texts.get(d, "") for d in v.get("retrieved") or []]

@@ -12,7 +12,7 @@ from bidirag import checks, faults
 from bidirag.config import Config
 from bidirag.models import handlers
 from bidirag.stages.base import Record, Stage, Status, reject
-from bidirag.stages.rag import clean_answer, evidence_docs, load_embedder  # noqa: F401 (evidence_docs re-exported)
+from bidirag.stages.rag import clean_answer, evidence_docs, load_embedder
 from bidirag.store import CORPUS, Store
 from bidirag.text import cited_numbers, split_sentences
 

@@ -50,8 +50,7 @@ def build(out: Path, n: int, seed: int, overrides: list[str], progress: bool = T
     gold = {q.qid: (list(q.answers), f"squad:{q.title}#{q.paragraph_index}") for q in qs}
     t = time.perf_counter()
     rep = run_epoch(cfg, log, run_name="data", progress=progress)
-    texts = {r["doc_id"]: r["text"] for r in Store(cfg.store.uri, dim=None).table(CORPUS).to_arrow()
-             .select(["doc_id", "text"]).to_pylist()}
+    texts = Store(cfg.store.uri, dim=None).texts(CORPUS)
     rows = []
     for line in (Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines():
         v = json.loads(line)
