@@ -141,7 +141,7 @@ class RetrievalConfig(_Strict):
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",
-                  "relevance", "grounding", "attribution", "novelty", "trust")
+                  "relevance", "grounding", "sentence_grounding", "attribution", "novelty", "trust")
 
 
 class AcceptanceConfig(_Strict):
@@ -158,6 +158,9 @@ class AcceptanceConfig(_Strict):
                                          description="Min score of checks that have no field of their own here "
                                                      "(e.g. a plugin check: {my_check: 0.5}).")
     grounding_threshold: float = Field(0.65, ge=0, le=1, description="Min mean-over-sentences max P(entail).")
+    sentence_grounding_threshold: float = Field(0.0, ge=0, le=1, description=(
+        "Min over answer sentences of max P(entail) against a single retrieved sentence or two adjacent ones "
+        "(0 = scored only, for the trust model and calibration)."))
     attribution_threshold: float = Field(1.0, ge=0, le=1, description="Min share of citations that name "
                                                                       "a retrieved doc.")
     novelty_threshold: float = Field(0.10, ge=0, le=1, description="Min 1 - max cosine to the corpus.")

@@ -218,6 +218,33 @@ def test_calibration_rescores_trust_with_the_current_model(fake_cfg, tmp_path):
     assert high != low and high[0.6] > low[0.6]
 
 
+def test_calibration_scores_a_check_added_after_the_answers_were_generated(fake_cfg, tmp_path):
+    """Saved naive answers scored before a check existed get its score, the same Validate gives a fresh answer."""
+    from bidirag.config import load_config
+    from bidirag.evaluation.harness import _calibration, add_missing_scores
+
+    old = "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty]"
+    over = [f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}"]
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[*over, old])
+    new = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        *over, old.replace("grounding,", "grounding, sentence_grounding,", 1)])
+
+    def verdicts(d):
+        return {v["query_id"]: v for f in (tmp_path / d).glob("seed-5/naive/runs/*/epoch-*/verdicts.jsonl")
+                for v in map(json.loads, f.read_text().splitlines()) if v.get("scores")}
+
+    run_eval(cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=6, split="calibrate", **QUIET)
+    saved = verdicts("cal")
+    assert saved and not any("sentence_grounding" in v["scores"] for v in saved.values())
+    assert add_missing_scores(new, list(saved.values()), tmp_path / "cal" / "_seed_store") == ["sentence_grounding"]
+    assert add_missing_scores(new, list(saved.values()), tmp_path / "cal" / "_seed_store") == []
+    run_eval(new, tmp_path / "cal2", ["naive"], [5], n_writeback=12, n_test=6, split="calibrate", **QUIET)
+    fresh = verdicts("cal2")
+    assert {q: v["scores"]["sentence_grounding"] for q, v in saved.items()} == \
+        {q: v["scores"]["sentence_grounding"] for q, v in fresh.items()}
+    assert "sentence_grounding" in _calibration(new, tmp_path / "cal", [5], ["naive"])    # its sweep table
+
+
 def test_evidence_selection_is_compared_paired_on_the_same_test_queries(fake_cfg, tmp_path):
     from bench.evidence_eval import compare, report
 

@@ -1,10 +1,10 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, trust; opt-in: answer_span, support, verifier. The
-paper's three (grounding, attribution, novelty) come after bidirag's additions, because an NLI model happily
-"entails" answers that only restate the question, copy an off-topic sentence of a document, or obey an injected
-instruction; trust comes last because it reads the others' scores. Each file's docstring gives its formula.
+complete, opinion, relevance, grounding, sentence_grounding, attribution, novelty, trust; opt-in: answer_span,
+support, verifier. The paper's three (grounding, attribution, novelty) come after bidirag's additions, because an
+NLI model happily "entails" answers that only restate the question, copy an off-topic sentence of a document, or
+obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its formula.
 The pure scoring functions are re-exported here for direct use.
 """
 
@@ -34,19 +34,20 @@ from bidirag.checks.premise import supporting_windows
 from bidirag.checks.query_safety import query_safety
 from bidirag.checks.question_detail import question_detail
 from bidirag.checks.relevance import relevance
+from bidirag.checks.sentence_grounding import sentence_premises
 from bidirag.checks.support import support
 from bidirag.checks.trust import alignment
 from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
 CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion", "relevance",
-          "grounding", "attribution", "novelty", "trust")
+          "grounding", "sentence_grounding", "attribution", "novelty", "trust")
 
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",
     "get",
     "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "question_detail",
     "reason", "register",
-    "registered", "relevance", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
+    "registered", "relevance", "sentence_premises", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
     "Verifier", "extractive_doc", "source_sentence", "written_claim",
 ]

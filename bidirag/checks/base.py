@@ -139,6 +139,7 @@ class CheckContext:
     nearest: Callable[[np.ndarray], list[float | None]] | None = None
     scores: dict[str, list[float]] = field(default_factory=dict)   # scores of the checks that ran before
     _requests: dict[str, Items] = field(default_factory=dict)
+    _aggs: dict[str, str] = field(default_factory=dict)
     _results: dict[str, list[float]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
@@ -146,16 +147,21 @@ class CheckContext:
         return len(self.records)
 
     # ---- NLI: requested by checks, run once for all of them ------------------------------------------
-    def request_nli(self, key: str, items: Items) -> None:
-        """Ask for grounding-style scores of `items`: mean over sentences of max over premises of P(entail)."""
+    def request_nli(self, key: str, items: Items, agg: str = "mean") -> None:
+        """Ask for grounding-style scores of `items`: `agg` ("mean" or "min") over sentences of max over premises
+        of P(entail)."""
+        if agg not in ("mean", "min"):
+            raise ValueError(f"unknown NLI aggregation {agg!r}: use 'mean' or 'min'")
         self._requests[key] = items
+        self._aggs[key] = agg
 
     def run_nli(self) -> None:
         from bidirag.checks.grounding import grounding_scores
 
         keys = list(self._requests)
         flat = [it for k in keys for it in self._requests[k]]
-        scores = grounding_scores(self.nli, flat) if flat else []
+        aggs = [self._aggs.get(k, "mean") for k in keys for _ in self._requests[k]]
+        scores = grounding_scores(self.nli, flat, aggs) if flat else []
         at = 0
         for k in keys:
             n = len(self._requests[k])

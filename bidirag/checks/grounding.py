@@ -15,8 +15,10 @@ def grounding(entail: np.ndarray) -> float:
     return float(entail.max(axis=1).mean())
 
 
-def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[float]:
-    """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call."""
+def grounding_scores(nli, items: list[tuple[list[str], list[str]]], aggs: list[str] | None = None) -> list[float]:
+    """Grounding of many (sentences, docs) items with every (doc, sentence) pair in one batched NLI call. `aggs`
+    (one per item, default "mean") says how an item's per-sentence best entailment is reduced: "mean" (grounding)
+    or "min" (every sentence must be entailed)."""
     pairs, spans = [], []
     for sents, docs in items:
         docs = [d for d in docs if d.strip()]     # a blanked doc (not evidence: validate.evidence_docs) entails nothing
@@ -24,9 +26,12 @@ def grounding_scores(nli, items: list[tuple[list[str], list[str]]]) -> list[floa
         pairs += [(d, s) for s in sents for d in docs]
     probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
     out = []
-    for start, n_s, n_d in spans:
+    for i, (start, n_s, n_d) in enumerate(spans):
         ent = probs[start:start + n_s * n_d, 1].reshape(n_s, n_d) if n_s and n_d else np.zeros((0, 0))
-        out.append(grounding(ent))
+        if aggs and aggs[i] == "min":
+            out.append(float(ent.max(axis=1).min()) if ent.size else 0.0)
+        else:
+            out.append(grounding(ent))
     return out
 
 

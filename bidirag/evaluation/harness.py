@@ -327,6 +327,7 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
             verdicts += [json.loads(x) for x in f.read_text().splitlines()]
         labels.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                        (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
+    add_missing_scores(cfg, verdicts, out / "_seed_store")
     if "trust" in cfg.acceptance.checks:
         rescore_trust(cfg, verdicts, out / "_seed_store")
     if cfg.writeback.form == "extractive":
@@ -340,6 +341,26 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
                               "set": f"acceptance.{checks.get(check).threshold_field}={res['choice']['threshold']}"})
         (out / "calibration-choice.json").write_text(json.dumps(res["choice"], indent=1) + "\n")
     return res
+
+
+def add_missing_scores(cfg: Config, verdicts: list[dict], store_uri: Path) -> list[str]:
+    """Score the configured checks that the verdicts' answers were never scored by (a check added after those
+    answers were generated: `training.add_scores`), from each verdict's question, answer and retrieved doc ids,
+    so calibration sweeps it on the same answers without generating them again. Returns the checks added."""
+    from bidirag.models import handlers
+    from bidirag.training.add_scores import REFUSED, add_scores
+
+    scored = [v for v in verdicts if v.get("scores") and v.get("answer") is not None]
+    missing = [c for c in cfg.acceptance.checks if c not in REFUSED and checks.get(c).needs_answer
+               and any(c not in v["scores"] for v in scored)]
+    if not missing:
+        return []
+    texts = Store(store_uri, dim=None).texts(CORPUS)
+    rows = [{"question": v["text"], "answer": v["answer"], "clean_text": v.get("clean_text") or "",
+             "docs": [texts.get(d, "") for d in v.get("retrieved") or []], "scores": v["scores"]} for v in scored]
+    logger.info("scoring check(s) %s on %d saved answers", ", ".join(missing), len(rows))
+    add_scores(rows, missing, cfg, handlers.nli(cfg.models.nli))    # rows share each verdict's scores dict
+    return missing
 
 
 def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
