@@ -4,8 +4,8 @@ Built in, in their default order (`acceptance.checks`): query_safety, answerable
 complete, opinion, relevance, grounding, sentence_grounding, attribution, novelty, trust; opt-in: answer_span,
 support, verifier. The paper's three (grounding, attribution, novelty) come after bidirag's additions, because an
 NLI model happily "entails" answers that only restate the question, copy an off-topic sentence of a document, or
-obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its formula.
-The pure scoring functions are re-exported here for direct use.
+obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its
+formula. The pure scoring functions are re-exported here for direct use.
 """
 
 # importing a check's module registers it
@@ -48,6 +48,7 @@ __all__ = [
     "get",
     "grounding", "grounding_scores", "novelty", "opinion", "pre_generation", "query_safety", "question_detail",
     "reason", "register",
-    "registered", "relevance", "sentence_premises", "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
+    "registered", "relevance", "sentence_premises",
+    "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
     "Verifier", "extractive_doc", "source_sentence", "written_claim",
 ]

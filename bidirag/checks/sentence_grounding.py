@@ -28,7 +28,7 @@ def sentence_premises(docs: Sequence[str]) -> list[str]:
             continue
         ss = doc_sentences(d)
         singles += ss
-        pairs += [a + " " + b for a, b in zip(ss, ss[1:])]
+        pairs += [a + " " + b for a, b in zip(ss, ss[1:], strict=False)]
     return singles + pairs
 
 
