@@ -69,8 +69,9 @@ eval-quick: prepare
 # reading labels of calibrate-split answers (a strict reader with the gold paragraph): the trust threshold must
 # reach the target precision by reading as well as by the gold rule (CALIBRATE_READING= to use the gold rule only)
 CALIBRATE_READING ?= docs/results/calibration-reading-2026-12-02.jsonl
+# Calibration reads only the write-back answers' verdicts: no test queries (--test-queries 0 halves its time).
 calibrate: prepare
-	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 \
+	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 --test-queries 0 \
 	  $(if $(CALIBRATE_READING),--reading $(CALIBRATE_READING)) $(EVAL_ARGS)
 
 # bidirag vs the paper's per-query loop (transformers and vLLM), store sweep 10k-1M, peak memory
