@@ -70,7 +70,7 @@ def cmd_models_train_trust(args) -> int:
     from bidirag.training.train_trust import train
 
     files = _answer_files(args.data, "trust")
-    emit(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2))
+    emit(train(files, Path(args.out), kinds=[k for k in args.features.split(",") if k], l2=args.l2, label=args.label))
     return 0
 
 
@@ -137,6 +137,9 @@ def add_models_commands(sub) -> None:
     sp.add_argument("--features", default="align,check,conf",
                     help="feature kinds: align (lexical), check (other checks' scores), conf (generator)")
     sp.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the standardised weights")
+    sp.add_argument("--label", choices=("gold", "strict"), default="gold",
+                    help="gold: the answer contains a gold answer; strict: that, and every content word it adds to "
+                         "the question is in the gold paragraph")
     _json_flag(sp)
     sp.set_defaults(fn=cmd_models_train_trust)
     sp = mp.add_parser("eval-nli", help="measure an NLI model; writes metrics.json")

@@ -129,3 +129,25 @@ def test_a_model_needing_an_unconfigured_check_is_named(tmp_path, corpus_file, q
     ingest(cfg, corpus_file, progress=False)
     with pytest.raises(Exception, match="content"):
         run_epoch(cfg, query_log, run_name="x", progress=False)
+
+
+def test_strict_labels_reject_a_gold_answer_that_adds_a_word_the_gold_paragraph_lacks(tmp_path):
+    from bidirag.training.train_trust import strict_labels
+
+    para = {"squad:T#0": "Bruno Mars headlined the Super Bowl XLVIII halftime show."}
+    row = {"query_id": "q", "question": "Who headlined Super Bowl XLVIII?", "gold_paragraph": "squad:T#0",
+           "correct": True}
+    ok = dict(row, clean_text="Bruno Mars headlined Super Bowl XLVIII.")
+    extra = dict(row, clean_text="Bruno Mars and Mark Ronson headlined Super Bowl XLVIII.")
+    miss = dict(row, clean_text="Coldplay headlined Super Bowl XLVIII.", correct=False)
+    assert strict_labels([ok, extra, miss], para) == [True, False, False]
+    with pytest.raises(ValueError, match="not in the corpus"):
+        strict_labels([dict(ok, gold_paragraph="squad:T#9")], para)
+    data = tmp_path / "answers.jsonl.gz"
+    rows = _answers(data)
+    paras = {r["gold_paragraph"]: "The tower was finished in 1889." for r in rows}
+    info = train([data], tmp_path / "trust.json", label="strict", paragraphs=paras)
+    # the wrong-answer text ("fair drew 32 million visitors") is never in the paragraph: strict <= gold
+    assert info["label"] == "strict" and info["correct_share"] <= sum(r["correct"] for r in rows) / len(rows)
+    with pytest.raises(ValueError, match="unknown label"):
+        train([data], tmp_path / "t.json", label="reading")

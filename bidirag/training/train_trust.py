@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bidirag.checks.trust import features
+from bidirag.text import content_words, stem
 from bidirag.training.train_verifier import auc, is_dev, precision_at, read_rows  # noqa: F401 (read_rows: API)
 
 KINDS = ("align", "check", "conf")
@@ -79,14 +80,46 @@ def generators_of(files: Sequence[str | Path]) -> list[str]:
     return sorted(set(out))
 
 
-def train(files: Sequence[str | Path], out: str | Path, kinds: Sequence[str] = KINDS, l2: float = 1.0) -> dict:
+LABELS = ("gold", "strict")
+
+
+def strict_labels(rows: list[dict], paragraphs: dict[str, str]) -> list[bool]:
+    """`strict`: the gold rule, and nothing the answer adds to the question (content-word stems) is missing from the
+    gold paragraph. A reader with the gold paragraph marks wrong what the gold rule passes when the answer carries a
+    detail from another retrieved paragraph ("Bruno Mars and Mark Ronson"); this label sees those."""
+    out = []
+    for r in rows:
+        if r["gold_paragraph"] not in paragraphs:
+            raise ValueError(f"gold paragraph {r['gold_paragraph']!r} of {r['query_id']} is not in the corpus: the "
+                             "strict label needs every row's gold paragraph (data/squad/corpus.parquet)")
+        q = {stem(w) for w in content_words(r["question"])}
+        g = {stem(w) for w in content_words(paragraphs[r["gold_paragraph"]])}
+        new = {stem(w) for w in content_words(r["clean_text"])} - q
+        out.append(bool(r["correct"]) and not (new - g))
+    return out
+
+
+def squad_paragraphs(path: str | Path = "data/squad/corpus.parquet") -> dict[str, str]:
+    import pyarrow.parquet as pq
+
+    if not Path(path).is_file():
+        raise ValueError(f"{path} not found: the strict label reads the gold paragraphs from it; run "
+                         "`bidirag data fetch squad` (make demo does) from the repo root")
+    return {r["source"]: r["text"] for r in pq.read_table(path).to_pylist()}
+
+
+def train(files: Sequence[str | Path], out: str | Path, kinds: Sequence[str] = KINDS, l2: float = 1.0,
+          label: str = "gold", paragraphs: dict[str, str] | None = None) -> dict:
     t = time.perf_counter()
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown feature kind(s) {sorted(unknown)}; choose from {', '.join(KINDS)}")
+    if label not in LABELS:
+        raise ValueError(f"unknown label {label!r}; choose from {', '.join(LABELS)}")
     rows = read_rows(files)
     names, x = feature_rows(rows, kinds)
-    y = np.array([bool(r["correct"]) for r in rows], dtype=np.float64)
+    y = np.array([bool(r["correct"]) for r in rows] if label == "gold" else
+                 strict_labels(rows, paragraphs if paragraphs is not None else squad_paragraphs()), dtype=np.float64)
     dev = np.array([is_dev(r) for r in rows])
     if dev.all() or not dev.any():
         raise ValueError("the data must span several nli_train articles (dev = 20% of them by title)")
@@ -105,6 +138,7 @@ def train(files: Sequence[str | Path], out: str | Path, kinds: Sequence[str] = K
                         "generators": generators_of(files), "answers": len(rows), "train": int((~dev).sum()),
                         "dev": int(dev.sum()),
                         "correct_share": round(float(y.mean()), 4), "l2": l2, "feature_kinds": list(kinds),
+                        "label": label,
                         "dev_rule": "20% of nli_train titles by sha256 (train_verifier.is_dev)",
                         "dev_auc": round(auc(yd, s), 4), "dev_auc_95": [round(lo, 4), round(hi, 4)],
                         "dev_precision_top": {f"{int(100 * q)}%": round(precision_at(yd, s, q), 4)
