@@ -1,7 +1,7 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, sentence_grounding, attribution, novelty, trust; opt-in: answer_span,
+complete, opinion, relevance, grounding, attribution, novelty, trust; opt-in: answer_span, sentence_grounding,
 support, verifier. The paper's three (grounding, attribution, novelty) come after bidirag's additions, because an
 NLI model happily "entails" answers that only restate the question, copy an off-topic sentence of a document, or
 obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its
@@ -41,7 +41,7 @@ from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
 CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion", "relevance",
-          "grounding", "sentence_grounding", "attribution", "novelty", "trust")
+          "grounding", "attribution", "novelty", "trust")
 
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",
