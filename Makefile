@@ -65,14 +65,18 @@ eval-quick: prepare
 	$(BIDIRAG) eval --out runs/eval-quick --systems $(EVAL_SYSTEMS) --seeds 42 --writeback-queries 60 \
 	  --test-queries 30 $(EVAL_ARGS)
 
-# Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json).
-# reading labels of calibrate-split answers (a strict reader with the gold paragraph): the trust threshold must
-# reach the target precision by reading as well as by the gold rule (CALIBRATE_READING= to use the gold rule only)
-CALIBRATE_READING ?= docs/results/calibration-reading-2026-12-02.jsonl
+# Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json),
+# with the design split's held-out answers beside them (CALIBRATE_DESIGN: the dev articles of the trust model's
+# training data, never fitted): the 8 calibrate articles alone chose a threshold that did not carry over.
+# Reading labels (two readers with the gold paragraph, both must say correct) of both pools: the trust threshold
+# must reach the target precision by reading as well as by the gold rule (CALIBRATE_READING= for the gold rule only).
+CALIBRATE_READING ?= docs/results/calibration-reading-2026-12-02-pooled.jsonl
+CALIBRATE_DESIGN ?= docs/results/verifier-data/qwen-nli_train-seed7-selfcheck.answers.jsonl.gz
 # Calibration reads only the write-back answers' verdicts: no test queries (--test-queries 0 halves its time).
 calibrate: prepare
 	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 --test-queries 0 \
-	  $(if $(CALIBRATE_READING),--reading $(CALIBRATE_READING)) $(EVAL_ARGS)
+	  $(if $(CALIBRATE_READING),--reading $(CALIBRATE_READING)) $(if $(CALIBRATE_DESIGN),--design $(CALIBRATE_DESIGN)) \
+	  $(EVAL_ARGS)
 
 # bidirag vs the paper's per-query loop (transformers and vLLM), store sweep 10k-1M, peak memory
 # -> bench/results/<date>.json/.md (~19 min). BENCH_ARGS="--backends transformers --sizes 10000" for less.

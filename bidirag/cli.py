@@ -76,7 +76,7 @@ def cmd_eval(args) -> int:
     res = run_eval(_config(args), args.out, systems=[s.strip() for s in args.systems.split(",")], seeds=seeds,
                    n_writeback=args.writeback_queries, n_test=args.test_queries, epochs=args.epochs,
                    dataset=args.dataset, split=args.split, progress=not args.quiet, log=logger.info,
-                   reading=args.reading)
+                   reading=args.reading, design=args.design or None)
     emit(res["systems"] if args.json else (Path(args.out) / "eval.md").read_text(), args.json, indent=None)
     return 0
 
@@ -291,6 +291,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--reading", default=None, help="--split calibrate: reading labels of calibrate-split answers "
                                                     "(JSONL: query_id, doc, judgement); the trust threshold must "
                                                     "then reach the target by reading too")
+    sp.add_argument("--design", action="append", default=[],
+                    help="--split calibrate: labeled answers of the design split (training.verifier_data files); "
+                         "their held-out dev answers join the threshold sweeps (repeat for several files)")
     sp.set_defaults(fn=cmd_eval)
     sp = sub.add_parser("distill", help="WriteBack-RAG: distill labeled examples into knowledge units")
     common(sp)

@@ -179,6 +179,8 @@ def test_malformed_datasets_are_named(tmp_path, data, msg):
     (["--seeds", "a,b"], "give distinct integers"),
     (["--dataset", "missing.json"], "no such file"),
     (["--reading", "labels.jsonl"], "use it with --split calibrate"),
+    (["--design", "answers.jsonl"], "use it with --split calibrate"),
+    (["--design", "missing.jsonl", "--split", "calibrate", "--systems", "naive"], "--design:"),
     (["--reading", "missing.jsonl", "--split", "calibrate", "--systems", "naive"], "reading labels not found"),
 ])
 def test_bad_eval_input_exits_2_and_writes_nothing(tmp_path, capsys, args, msg):
@@ -243,6 +245,41 @@ def test_calibration_scores_a_check_added_after_the_answers_were_generated(fake_
     assert {q: v["scores"]["sentence_grounding"] for q, v in saved.items()} == \
         {q: v["scores"]["sentence_grounding"] for q, v in fresh.items()}
     assert "sentence_grounding" in _calibration(new, tmp_path / "cal", [5], ["naive"])    # its sweep table
+
+
+def test_design_answers_join_the_sweeps_only_from_held_out_articles(fake_cfg, tmp_path):
+    """--design: the design split's dev answers (never fitted by the trust model) are pooled into calibration; the
+    training articles' answers never are; their reading labels count like the calibrate split's."""
+    import gzip
+
+    from bidirag.config import load_config
+    from bidirag.evaluation.calibrate import load_reading
+    from bidirag.evaluation.harness import _calibration, design_verdicts
+    from bidirag.training.train_verifier import is_dev
+
+    rows = [{"query_id": f"d{i}", "question": "Which number is item 9?", "answer": "Item 9 is number 9 [1].",
+             "clean_text": "Item 9 is number 9.", "docs": ["Item 9 is number 9."], "gold": ["9"],
+             "gold_paragraph": f"squad:Title_{i}#0", "correct": True, "scores": {"grounding": 0.9, "novelty": 0.5}}
+            for i in range(40)]
+    data = tmp_path / "design.answers.jsonl.gz"
+    with gzip.open(data, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    pool = design_verdicts([data])
+    dev = {r["query_id"] for r in rows if is_dev(r)}
+    assert 0 < len(dev) < 40 and {v["query_id"] for v in pool} == dev
+    checks_ = "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty]"
+    cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", checks_])
+    run_eval(cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=0, split="calibrate", **QUIET)
+    alone = _calibration(cfg, tmp_path / "cal", [5], ["naive"])
+    labels = tmp_path / "read.jsonl"
+    labels.write_text("".join(json.dumps({"query_id": q, "doc": "Item 9 is number 9.", "judgement": "wrong"}) + "\n"
+                              for q in dev))
+    pooled = _calibration(cfg, tmp_path / "cal", [5], ["naive"], load_reading(labels), labels, pool, [data])
+    assert pooled["grounding"]["answers"] == alone["grounding"]["answers"] + len(dev)
+    at = {r["threshold"]: r for r in pooled["grounding"]["table"]}[0.85]
+    assert at["read"] == len(dev) and at["reading_precision"] == 0.0      # the design answers' labels are read
+    assert pooled["choice"]["design_answers"] == len(dev) and "design" in pooled["choice"]["split"]
 
 
 def test_evidence_selection_is_compared_paired_on_the_same_test_queries(fake_cfg, tmp_path):

@@ -144,13 +144,18 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
 
 def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int], n_writeback: int = 200,
              n_test: int = 100, epochs: int = 1, dataset: str | None = None, split: str = "report",
-             progress: bool = True, log=logger.info, reading: str | Path | None = None) -> dict:
+             progress: bool = True, log=logger.info, reading: str | Path | None = None,
+             design: list[str | Path] | None = None) -> dict:
     """`reading`: reading labels of calibrate-split answers (`calibrate.load_reading`); the trust threshold is then
-    chosen to reach the target precision by the gold rule and by reading."""
+    chosen to reach the target precision by the gold rule and by reading. `design`: labeled answer files of the
+    design split (`training.verifier_data`); their held-out (dev) answers join the calibrate split's in the
+    threshold sweeps (`design_verdicts`)."""
     check_args(systems, seeds)
-    if reading is not None and (split != "calibrate" or "naive" not in systems):
-        raise EvalError("--reading labels calibrate-split answers: use it with --split calibrate --systems naive")
+    for flag, given in (("--reading", reading), ("--design", design)):
+        if given and (split != "calibrate" or "naive" not in systems):
+            raise EvalError(f"{flag} is for choosing thresholds: use it with --split calibrate --systems naive")
     read = load_reading(reading) if reading is not None else None
+    pool = design_verdicts(design) if design else []
     t_start = time.perf_counter()
     commit = git_commit()    # the code this invocation runs (HEAD may move while it runs)
     all_articles, desc = ds.load(dataset)
@@ -175,8 +180,28 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
     result["audit"] = audit_sample(results, articles, out / "audit.jsonl", n=60)
     write_reports(result, out)
     if "naive" in systems and split == "calibrate":   # thresholds are chosen on the calibrate split only
-        result["calibration"] = _calibration(cfg, out, seeds, systems, read, reading)
+        result["calibration"] = _calibration(cfg, out, seeds, systems, read, reading, pool, design)
     return result
+
+
+def design_verdicts(files: list[str | Path]) -> list[dict]:
+    """The design split's held-out answers as naive verdicts: the dev articles of `training.verifier_data` files
+    (`train_verifier.is_dev`, the 20% the trust model is never fitted on), each with its question, answer, scores,
+    the generator's confidence, its retrieved doc texts (`docs`) and its gold answers (`gold`). A third article pool
+    for the threshold sweeps: the calibrate split alone (8 articles) chose a threshold that did not carry over."""
+    from bidirag.training.train_verifier import is_dev, read_rows
+
+    try:
+        rows = read_rows(files)
+    except (OSError, ValueError) as e:
+        raise EvalError(f"--design: {e}") from None
+    out = [{"query_id": r["query_id"], "text": r["question"], "answer": r["answer"], "clean_text": r["clean_text"],
+            "scores": {**r["scores"], "trust": 0.0},     # trust: scored by rescore_trust with the current model
+            "confidence": r.get("confidence"), "docs": list(r["docs"]),
+            "gold": list(r["gold"]), "pool": "design"} for r in rows if is_dev(r)]
+    if not out:
+        raise EvalError(f"--design: no answers of the design split's dev articles in {', '.join(map(str, files))}")
+    return out
 
 
 def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems, key, progress, log) -> dict | None:
@@ -319,14 +344,19 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
             "bootstrap": {"resamples": 2000, "seed": 0, "interval": "95% percentile, pairs resampled"}}
 
 
-def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None, reading_file=None) -> dict:
-    """naive scores every answer without rejecting: the data for threshold sweeps."""
+def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None, reading_file=None,
+                 design: list[dict] | None = None, design_files=None) -> dict:
+    """naive scores every answer without rejecting: the data for threshold sweeps (with `design` verdicts, the
+    design split's held-out answers beside them)."""
     verdicts, labels = [], {}
     for seed in seeds:
         for f in (out / f"seed-{seed}" / "naive" / "runs").glob("*/epoch-*/verdicts.jsonl"):
             verdicts += [json.loads(x) for x in f.read_text().splitlines()]
         labels.update({json.loads(x)["query_id"]: json.loads(x)["answers"] for x in
                        (out / f"seed-{seed}" / "examples.jsonl").read_text().splitlines()})
+    for v in design or []:
+        verdicts.append(v)
+        labels[v["query_id"]] = v["gold"]
     add_missing_scores(cfg, verdicts, out / "_seed_store")
     if "trust" in cfg.acceptance.checks:
         rescore_trust(cfg, verdicts, out / "_seed_store")
@@ -336,7 +366,10 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
     check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
     if check:
         res["choice"] = choose(res[check])
-        res["choice"].update({"split": "calibrate", "seeds": seeds, "calibration_dir": str(out),
+        res["choice"].update({"split": "calibrate" + (" + design (dev articles)" if design else ""),
+                              "seeds": seeds, "calibration_dir": str(out),
+                              "design_files": [str(f) for f in design_files or []],
+                              "design_answers": len(design or []),
                               "reading_file": None if reading_file is None else str(reading_file),
                               "set": f"acceptance.{checks.get(check).threshold_field}={res['choice']['threshold']}"})
         (out / "calibration-choice.json").write_text(json.dumps(res["choice"], indent=1) + "\n")
@@ -351,13 +384,13 @@ def add_missing_scores(cfg: Config, verdicts: list[dict], store_uri: Path) -> li
     from bidirag.training.add_scores import REFUSED, add_scores
 
     scored = [v for v in verdicts if v.get("scores") and v.get("answer") is not None]
-    missing = [c for c in cfg.acceptance.checks if c not in REFUSED and checks.get(c).needs_answer
-               and any(c not in v["scores"] for v in scored)]
+    missing = [c for c in cfg.acceptance.checks if c not in REFUSED and any(c not in v["scores"] for v in scored)]
     if not missing:
         return []
     texts = Store(store_uri, dim=None).texts(CORPUS)
     rows = [{"question": v["text"], "answer": v["answer"], "clean_text": v.get("clean_text") or "",
-             "docs": [texts.get(d, "") for d in v.get("retrieved") or []], "scores": v["scores"]} for v in scored]
+             "docs": v["docs"] if "docs" in v else [texts.get(d, "") for d in v.get("retrieved") or []],
+             "scores": v["scores"]} for v in scored]
     logger.info("scoring check(s) %s on %d saved answers", ", ".join(missing), len(rows))
     add_scores(rows, missing, cfg, handlers.nli(cfg.models.nli))    # rows share each verdict's scores dict
     return missing
@@ -374,7 +407,7 @@ def rescore_trust(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
     for v in verdicts:
         if not v.get("scores") or "trust" not in v["scores"] or not v.get("answer"):
             continue
-        docs = [texts[d] for d in v.get("retrieved") or [] if d in texts]
+        docs = v["docs"] if "docs" in v else [texts[d] for d in v.get("retrieved") or [] if d in texts]
         if model.needs_confidence and not v.get("confidence"):
             raise ValueError("these verdicts keep no generator confidence, which the trust model needs: run the "
                              "calibration again (its verdicts record it) or use a model without conf:* features")

@@ -4,8 +4,8 @@ A check added after `python -m bidirag.training.verifier_data` produced its labe
 `sentence_grounding`) has no score in those rows, so the trust model cannot be trained to read it. This scores
 every row's answer (`clean_text`) against its retrieved `docs` with the named checks, exactly as Validate would
 (the same `run_checks`, NLI pairs of a chunk in one batched call), and writes the rows with `scores[check]` set.
-Checks that read embeddings or other checks' scores (novelty, trust) are refused: their inputs are not in the
-rows. Progress on stderr.
+Checks that read the store's nearest doc or other checks' scores (novelty, trust) are refused: their inputs are
+not in the rows. Progress on stderr.
 
     python -m bidirag.training.add_scores --checks sentence_grounding \\
         --data docs/results/verifier-data/qwen-nli_train-seed7-selfcheck.answers.jsonl.gz --out OUT.answers.jsonl.gz
@@ -27,11 +27,26 @@ from bidirag.stages.validate import run_checks
 from bidirag.text import cited_numbers, split_sentences
 from bidirag.training.train_trust import read_rows
 
-REFUSED = ("novelty", "trust")     # read the store's embeddings / the other checks' scores, not in the rows
+REFUSED = ("novelty", "trust")     # read the store's nearest doc / the other checks' scores, not in the rows
 
 
-def add_scores(rows: list[dict], names: list[str], cfg, nli, chunk: int = 64, progress=None) -> None:
-    """Set `row["scores"][name]` for every row and check name (in place)."""
+def lazy_embedder(cfg):
+    """The configured embedder's `encode`, loaded on first use (most checks never embed)."""
+    state = {}
+
+    def encode(texts):
+        if "emb" not in state:
+            from bidirag.stages.rag import load_embedder
+
+            state["emb"] = load_embedder(cfg)
+        return state["emb"].encode(texts)
+    return encode
+
+
+def add_scores(rows: list[dict], names: list[str], cfg, nli, chunk: int = 64, progress=None, embed=None) -> None:
+    """Set `row["scores"][name]` for every row and check name (in place). `embed`: the embedder's encode, for
+    checks that compare query and answer vectors (relevance); default: the configured one, loaded if asked for."""
+    embed = embed or lazy_embedder(cfg)
     bad = [n for n in names if n in REFUSED]
     if bad:
         raise ValueError(f"check(s) {bad} cannot be scored from answer rows alone (they read the store's vectors "
@@ -46,7 +61,7 @@ def add_scores(rows: list[dict], names: list[str], cfg, nli, chunk: int = 64, pr
             records=[dict(r) for r in part], queries=[r["question"] for r in part], answers=[r["answer"] for r in part],
             texts=texts, sentences=[split_sentences(t) if t.strip() else [] for t in texts],
             docs=[list(r["docs"]) for r in part], cited=[cited_numbers(r["answer"]) for r in part],
-            acceptance=cfg.acceptance, nli=nli, cfg=cfg)
+            acceptance=cfg.acceptance, nli=nli, cfg=cfg, embed=embed)
         for r, (s, _) in zip(part, run_checks(ctx, names, th), strict=True):
             r["scores"].update({k: round(v, 4) for k, v in s.items()})
         if progress:
