@@ -33,7 +33,8 @@ for r in rows:
         keep.append(r)
 random.Random(7).shuffle(keep)
 key = [{"row": i, "query_id": r["query_id"], "question": r["question"], "gold_answers": r["gold"],
-        "gold_paragraph": paras[r["gold_paragraph"]], "doc": r["clean_text"].strip(), "trust": round(r["scores"]["trust"], 4),
+        "gold_paragraph": paras[r["gold_paragraph"]], "doc": r["clean_text"].strip(),
+        "trust": round(r["scores"]["trust"], 4),
         "gold_rule_correct": bool(r["correct"]), "scores": r["scores"]} for i, r in enumerate(keep)]
 (out / "key.jsonl").write_text("".join(json.dumps(k, ensure_ascii=False) + "\n" for k in key))
 half = (len(key) + 1) // 2
@@ -41,4 +42,5 @@ for name, part in (("part1", key[:half]), ("part2", key[half:])):
     (out / f"{name}.jsonl").write_text("".join(json.dumps({f: k[f] for f in ("row", "question", "gold_answers",
                                                                              "gold_paragraph", "doc")},
                                                           ensure_ascii=False) + "\n" for k in part))
-print(len(rows), "dev answers;", len(missing), "checks added", missing, ";", len(key), "to read (trust >= 0.8, passing)")
+print(len(rows), "dev answers;", len(missing), "checks added", missing, ";", len(key),
+      "to read (trust >= 0.8, passing)")

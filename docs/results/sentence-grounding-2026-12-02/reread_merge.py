@@ -53,7 +53,7 @@ for split in ("calibrate", "report"):
         "precision_either_95": [round(x, 4) for x in wilson(either, n)],
         "reader_agreement": round(agree / n, 4), "earlier_labels_correct": prev_ok,
         "earlier_precision": round(prev_ok / n, 4), "agreement_with_earlier": round(same_as_before / n, 4)}
-    name = "calibration-reading-2026-12-02-reread.jsonl" if split == "calibrate" else "report-reading-2026-12-02-reread.jsonl"
+    name = f"{'calibration' if split == 'calibrate' else 'report'}-reading-2026-12-02-reread.jsonl"
     (out / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 print(json.dumps(summary, indent=1))
 (out / "reread-summary.json").write_text(json.dumps(summary, indent=1) + "\n")

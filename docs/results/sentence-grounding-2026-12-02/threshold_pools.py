@@ -48,8 +48,8 @@ for v in V:
                  contains_answer(v["clean_text"], gold.get(v["query_id"], []))))
 pools["calibrate"] = {"answers": sum(1 for v in V if v.get("answer")), "rows": rows, "unread_at_0.8": unread}
 # report (seed 42, written = trust >= 0.9)
-RV = {v["query_id"]: v for v in map(json.loads, Path("runs/eval/seed-42/bidirectional/runs/epochs/epoch-1/verdicts.jsonl")
-                                    .read_text().splitlines())}
+RUN = Path("runs/eval/seed-42/bidirectional/runs/epochs/epoch-1/verdicts.jsonl")
+RV = {v["query_id"]: v for v in map(json.loads, RUN.read_text().splitlines())}
 rl = [json.loads(x) for x in (D / "report-reading-2026-12-02-reread.jsonl").read_text().splitlines()]
 rep = []
 for r in rl:
