@@ -1,11 +1,13 @@
-"""CALIBRATE split: which trust model to ship, judged by the reading labels of calibrate-split answers (the only
+r"""CALIBRATE split: which trust model to ship, judged by the reading labels of calibrate-split answers (the only
 labels that see a right answer with a wrong detail). For each model: its trust on the naive verdicts (every other
 check's score kept), AUC of trust among the read answers that pass every other check, and what `make calibrate`'s
 rule (`calibrate.choose`: lowest threshold with >= 90% precision by the gold rule and by reading, >= 10% written)
 picks. sentence_grounding scores are added where the verdicts lack them (`harness.add_missing_scores`).
-    python docs/results/sentence-grounding-2026-12-02/cal_compare.py VERDICTS.jsonl... -- MODEL.json...
+    [READING=labels.jsonl] python docs/results/sentence-grounding-2026-12-02/cal_compare.py \
+        VERDICTS.jsonl... -- MODEL.json...
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ V = [json.loads(x) for f in vfiles for x in Path(f).read_text().splitlines()]
 labels = {}
 for f in Path("runs/calibrate").glob("seed-*/examples.jsonl"):
     labels.update({e["query_id"]: e["answers"] for e in map(json.loads, f.read_text().splitlines())})
-reading = load_reading("docs/results/calibration-reading-2026-12-02.jsonl")
+reading = load_reading(os.environ.get("READING", "docs/results/calibration-reading-2026-12-02.jsonl"))
 add_missing_scores(cfg, V, Path("runs/calibrate/_seed_store"))
 th = checks.thresholds(cfg.acceptance)
 
