@@ -141,7 +141,7 @@ class RetrievalConfig(_Strict):
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",
-                  "relevance", "grounding", "attribution", "novelty", "trust")
+                  "relevance", "grounding", "attribution", "novelty", "hedge", "trust")
 
 
 class AcceptanceConfig(_Strict):
@@ -181,6 +181,9 @@ class AcceptanceConfig(_Strict):
                                                                      "(1 = all: the doc states it; 0 = off).")
     answerable_threshold: float = Field(0.40, ge=0, le=1, description="Min share of the question's content "
                                                                       "words found in one retrieved doc (0 = off).")
+    require_hedge: bool = Field(True, description="The `hedge` check (when listed): an answer must keep the hedge "
+                                                  "(\"reputedly\", \"about 1300\") of the source sentence that states "
+                                                  "it.")
     require_complete: bool = Field(True, description="The `complete` check: every answer sentence must end as a "
                                                      "sentence ends (an answer cut by the token limit is not "
                                                      "written).")
