@@ -142,8 +142,12 @@ def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
         update={"grounding_threshold": 0.99})})
     naive = tmp_path / "e/seed-1/naive.result.json"
     n_first = naive.stat().st_mtime_ns
+    verdicts = sorted((tmp_path / "e/seed-1/naive/runs").glob("*/epoch-*/verdicts.jsonl"))[0].read_text()
     run_eval(stricter, tmp_path / "e", ["standard", "naive"], [1], n_writeback=12, n_test=6, **QUIET)
     assert saved.stat().st_mtime_ns == first and naive.stat().st_mtime_ns != n_first
+    # the re-run system's previous verdicts are kept one generation back, not deleted
+    kept = sorted((tmp_path / "e/seed-1/naive.previous-runs").glob("*/epoch-*/verdicts.jsonl"))
+    assert kept and kept[0].read_text() == verdicts
     run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=9, **QUIET)   # another key
     assert saved.stat().st_mtime_ns != first
 

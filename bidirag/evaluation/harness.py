@@ -113,6 +113,10 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
                drep: dict | None, progress: bool) -> dict:
     """One system on one seed: write-back epochs, then the test queries. Returns its result (saved by caller)."""
     mode, _ = SYSTEMS[system]
+    if (sdir / "runs").is_dir():     # a run of another key (or interrupted): keep its verdicts, one generation back
+        prev = sdir.parent / f"{sdir.name}.previous-runs"
+        shutil.rmtree(prev, ignore_errors=True)
+        shutil.move(str(sdir / "runs"), str(prev))
     shutil.rmtree(sdir, ignore_errors=True)
     shutil.copytree(base_store, sdir / "store")
     scfg = _with(cfg, store={"uri": str(sdir / "store")}, run={"runs_dir": str(sdir / "runs")},
