@@ -158,6 +158,9 @@ class AcceptanceConfig(_Strict):
                                          description="Min score of checks that have no field of their own here "
                                                      "(e.g. a plugin check: {my_check: 0.5}).")
     grounding_threshold: float = Field(0.65, ge=0, le=1, description="Min mean-over-sentences max P(entail).")
+    source_threshold: float = Field(0.5, ge=0, le=1, description=(
+        "The `source` check: min P(entail) of the whole answer by its best single retrieved sentence or two "
+        "adjacent ones (the source `writeback.form: quote` writes)."))
     sentence_grounding_threshold: float = Field(0.0, ge=0, le=1, description=(
         "Min over answer sentences of max P(entail) against a single retrieved sentence or two adjacent ones "
         "(0 = scored only, for the trust model and calibration)."))
@@ -239,12 +242,14 @@ class WritebackConfig(_Strict):
     mode: Literal["bidirectional", "naive", "none"] = Field(
         "bidirectional", description="bidirectional = write answers that pass the checks; naive = write every "
                                      "answer (baseline); none = standard RAG, never writes (baseline).")
-    form: Literal["sentence", "extractive"] = Field(
+    form: Literal["sentence", "extractive", "quote"] = Field(
         "sentence", description="What an accepted answer writes (bidirectional mode): sentence = the generator's "
                                 "answer as it wrote it (the paper); extractive = 'Question: ...', the self-check's "
                                 "short answer and the retrieved sentence that holds it, verbatim (needs the "
-                                "answer_span check): nothing is written that the corpus does not say word for "
-                                "word but the pairing of question and answer.")
+                                "answer_span check); quote = 'Question: ...' and 'Source: ...', the retrieved "
+                                "sentence (or two adjacent ones) that best entails the accepted answer, verbatim "
+                                "(needs the source check). extractive and quote write nothing the corpus does not "
+                                "say word for word but the pairing of question and source.")
 
 
 class ExperienceConfig(_Strict):
@@ -425,6 +430,10 @@ class Config(_Strict):
         if self.writeback.form == "extractive" and "answer_span" not in self.acceptance.checks:
             raise ValueError("writeback.form extractive writes the sentence the answer_span check finds, but "
                              "acceptance.checks does not list answer_span: add it (before trust) or set "
+                             "writeback.form: sentence")
+        if self.writeback.form == "quote" and "source" not in self.acceptance.checks:
+            raise ValueError("writeback.form quote writes the sentence the source check finds, but "
+                             "acceptance.checks does not list source: add it (before trust) or set "
                              "writeback.form: sentence")
         return self
 

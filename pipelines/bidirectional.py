@@ -101,5 +101,6 @@ SPEC = JobSpec(
     ),
     report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none", settle=settle,
     verdict_fields=("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
-                    "confidence", "short_answer", "scores", "cited_doc_ids", "warnings", "retrieved", "memo_hit"),
+                    "confidence", "short_answer", "source",
+                    "scores", "cited_doc_ids", "warnings", "retrieved", "memo_hit"),
 )

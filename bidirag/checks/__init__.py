@@ -1,10 +1,10 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, hedge, trust; opt-in: answer_span, sentence_grounding,
-support, verifier. The paper's three (grounding, attribution, novelty) come after bidirag's additions, because an
-NLI model happily "entails" answers that only restate the question, copy an off-topic sentence of a document, or
-obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its
+complete, opinion, relevance, grounding, attribution, novelty, hedge, trust; opt-in: answer_span,
+sentence_grounding, source, support, verifier. The paper's three (grounding, attribution, novelty) come after
+bidirag's additions, because an NLI model happily "entails" answers that only restate the question, copy an
+off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its
 formula. The pure scoring functions are re-exported here for direct use.
 """
 
@@ -36,6 +36,7 @@ from bidirag.checks.query_safety import query_safety
 from bidirag.checks.question_detail import question_detail
 from bidirag.checks.relevance import relevance
 from bidirag.checks.sentence_grounding import sentence_premises
+from bidirag.checks.source import best_sources, quote_claim, quote_doc
 from bidirag.checks.support import support
 from bidirag.checks.trust import alignment
 from bidirag.checks.verifier import Verifier
@@ -52,5 +53,5 @@ __all__ = [
     "reason", "register",
     "registered", "relevance", "sentence_premises",
     "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
-    "Verifier", "extractive_doc", "source_sentence", "written_claim",
+    "Verifier", "best_sources", "extractive_doc", "quote_claim", "quote_doc", "source_sentence", "written_claim",
 ]

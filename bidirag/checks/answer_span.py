@@ -71,9 +71,15 @@ def extractive_doc(question: str, short: str | None, docs: Sequence[str]) -> str
 
 def written_claim(text: str) -> str:
     """What a written doc claims, for the gold rule: the answer line of an extractive doc (its question and its
-    verbatim source sentence are not the writer's claim), else the whole text."""
+    verbatim source sentence are not the writer's claim), the source of a quote doc (not its question), else the
+    whole text."""
+    from bidirag.checks.source import quote_claim
+
     m = _CLAIM.match(text)
-    return m.group(1) if m else text
+    if m:
+        return m.group(1)
+    q = quote_claim(text)
+    return text if q is None else q
 
 
 @register

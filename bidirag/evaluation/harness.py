@@ -366,6 +366,8 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
         rescore_trust(cfg, verdicts, out / "_seed_store")
     if cfg.writeback.form == "extractive":
         add_extractive(cfg, verdicts, out / "_seed_store")
+    if cfg.writeback.form == "quote":
+        add_quote(verdicts)
     res = calibrate_checks(cfg, verdicts, labels, out, reading)
     check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
     if check:
@@ -397,6 +399,9 @@ def add_missing_scores(cfg: Config, verdicts: list[dict], store_uri: Path) -> li
              "scores": v["scores"]} for v in scored]
     logger.info("scoring check(s) %s on %d saved answers", ", ".join(missing), len(rows))
     add_scores(rows, missing, cfg, handlers.nli(cfg.models.nli))    # rows share each verdict's scores dict
+    for v, r in zip(scored, rows, strict=True):
+        if "source" in r:                   # the source check's premise (writeback.form: quote)
+            v["source"] = r["source"]
     return missing
 
 
@@ -427,6 +432,14 @@ def add_extractive(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
         if v.get("answer"):
             docs = [texts.get(d, "") for d in v.get("retrieved") or []]
             v["written"] = checks.extractive_doc(v["text"], v.get("short_answer"), docs)
+
+
+def add_quote(verdicts: list[dict]) -> None:
+    """`writeback.form: quote`: what each naive verdict would write (`written`: its question and the source the
+    `source` check recorded; None when it found none), so calibration judges the docs this form writes."""
+    for v in verdicts:
+        if v.get("answer"):
+            v["written"] = checks.quote_doc(v["text"], v["source"]) if v.get("source") else None
 
 
 def calibrate_checks(cfg: Config, verdicts: list[dict], labels: dict[str, list[str]], out: Path,

@@ -118,7 +118,7 @@ class Validate(CheckStage):
 
     name = "validate"
     reads = frozenset({"text", "answer", "retrieved", "query_vector", "short_answer"})
-    writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli"})
+    writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli", "source"})
 
     def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True, screened: bool = False) -> None:
         super().__init__(cfg, pinned_version)
@@ -133,6 +133,7 @@ class Validate(CheckStage):
         docs = [evidence_docs(acc, r["retrieved"]) for r in records]
         ctx = self.score(records, [r["answer"] for r in records], docs, [n for n in acc.checks if n not in pre], th)
         for r, cited in zip(records, ctx.cited, strict=True):
+            r.setdefault("source", None)    # set by the source check when it runs (writeback.form: quote)
             if pre:
                 merged = {**r.pop("pre_scores"), **r["scores"]}
                 r["scores"] = {n: merged[n] for n in acc.checks}
@@ -144,6 +145,24 @@ class Validate(CheckStage):
                 reject(r, failed, checks.reason(failed, r["scores"][failed], th[failed]))
         if self.enforce and self.cfg.writeback.form == "extractive":
             self._extractive(records, docs)
+        if self.enforce and self.cfg.writeback.form == "quote":
+            self._quote(records)
+
+    def _quote(self, records: list[Record]) -> None:
+        """`writeback.form: quote`: an accepted answer writes the question and its source (the retrieved sentence
+        the `source` check found to entail it best) verbatim (`checks.quote_doc`), embedded again in one batch."""
+        todo = []
+        for r in records:
+            if r.get("status", Status.OK) != Status.OK:
+                continue
+            if not r.get("source"):     # source passed at threshold 0: nothing verbatim to write
+                reject(r, "source", checks.reason("source", 0.0, self.cfg.acceptance.source_threshold))
+                continue
+            r["clean_text"] = checks.quote_doc(r["text"], r["source"])
+            todo.append(r)
+        if todo:
+            for r, v in zip(todo, self._emb.encode([r["clean_text"] for r in todo]), strict=True):
+                r["vector"] = v.tolist()
 
     def _extractive(self, records: list[Record], docs: list[list[str]]) -> None:
         """`writeback.form: extractive`: an accepted answer writes the question, its short answer and the source

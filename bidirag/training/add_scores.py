@@ -62,8 +62,10 @@ def add_scores(rows: list[dict], names: list[str], cfg, nli, chunk: int = 64, pr
             texts=texts, sentences=[split_sentences(t) if t.strip() else [] for t in texts],
             docs=[list(r["docs"]) for r in part], cited=[cited_numbers(r["answer"]) for r in part],
             acceptance=cfg.acceptance, nli=nli, cfg=cfg, embed=embed)
-        for r, (s, _) in zip(part, run_checks(ctx, names, th), strict=True):
+        for r, rec, (s, _) in zip(part, ctx.records, run_checks(ctx, names, th), strict=True):
             r["scores"].update({k: round(v, 4) for k, v in s.items()})
+            if "source" in rec:             # what the source check found (writeback.form: quote)
+                r["source"] = rec["source"]
         if progress:
             progress(min(start + chunk, len(rows)), len(rows))
 

@@ -1,0 +1,115 @@
+"""The source check and the quote write-back form: the premise that best entails the answer (a sentence before an
+adjacent pair on ties, never a blanked written doc), the doc layout and its gold-rule claim, the config guard,
+calibration's view of the written doc, and an epoch that writes only questions with verbatim corpus sentences."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bidirag import checks
+from bidirag.checks.source import best_sources, quote_claim, quote_doc
+from bidirag.config import ConfigError, load_config
+from bidirag.epoch import run_epoch
+from bidirag.evaluation.calibrate import calibrate
+from bidirag.evaluation.harness import add_quote
+from bidirag.evaluation.metrics import pollution
+from bidirag.ingest import ingest
+from bidirag.store import CORPUS, Store
+from bidirag.text import doc_sentences
+from tests.conftest import ROOT
+
+DOCS = ["The Eiffel Tower opened in 1889 for the World's Fair. It was designed by the company of Gustave Eiffel.",
+        "The tower is 330 metres tall. Paris hosted the fair in 1889 as well."]
+Q = "In which year did the Eiffel Tower open?"
+
+
+class WordNLI:
+    """P(entail) = share of the hypothesis's words found in the premise (a stand-in with an obvious answer)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, pairs):
+        self.calls += 1
+        out = np.zeros((len(pairs), 3), np.float32)
+        for i, (p, h) in enumerate(pairs):
+            hw = set(h.lower().strip(".").split())
+            out[i, 1] = len(hw & set(p.lower().strip(".").split())) / max(len(hw), 1)
+        return out
+
+
+def test_the_source_is_the_premise_that_best_entails_the_whole_answer_in_one_call():
+    nli = WordNLI()
+    got = best_sources(nli, ["The tower is 330 metres tall.", "It was designed by the company of Gustave Eiffel.",
+                             ""], [DOCS, DOCS, DOCS])
+    assert nli.calls == 1
+    assert got[0] == ("The tower is 330 metres tall.", 1.0)
+    # the pair that holds the sentence entails as well: the single sentence comes first and wins the tie
+    assert got[1][0] == "It was designed by the company of Gustave Eiffel." and got[1][1] == 1.0
+    assert got[2] == (None, 0.0)                                      # no answer, no source
+
+
+def test_an_answer_spread_over_two_adjacent_sentences_gets_the_pair_and_a_written_doc_is_never_a_source():
+    src, p = best_sources(WordNLI(), ["Opened in 1889 and designed by the company of Gustave Eiffel"], [DOCS])[0]
+    assert src == DOCS[0] and p > 0.9
+    assert best_sources(WordNLI(), ["The tower is 330 metres tall."], [["", ""]]) == [(None, 0.0)]
+    # sentences of two different docs are never joined into one premise
+    src, _ = best_sources(WordNLI(), ["It was designed by Eiffel; the tower is 330 metres tall."], [DOCS])[0]
+    assert src in doc_sentences(DOCS[0]) + doc_sentences(DOCS[1]) + [DOCS[0], DOCS[1]]
+
+
+def test_the_quote_doc_and_its_claim_for_the_gold_rule():
+    doc = quote_doc("  In which year  did it open? ", "The Eiffel Tower opened in 1889 for the World's Fair.")
+    assert doc == "Question: In which year did it open?\nSource: The Eiffel Tower opened in 1889 for the World's Fair."
+    assert quote_claim(doc) == "The Eiffel Tower opened in 1889 for the World's Fair."
+    assert checks.written_claim(doc) == quote_claim(doc) and quote_claim("The tower opened in 1889.") is None
+    # the question line is not the claim: a gold answer only there does not count
+    q_only = quote_doc("Did it open in 1889?", "The tower is 330 metres tall.")
+    assert pollution([{"text": q_only, "query_id": "q"}], {"q": ["1889"]})["polluting"] == 1
+    assert pollution([{"text": doc, "query_id": "q"}], {"q": ["1889"]})["polluting"] == 0
+
+
+def test_calibration_judges_the_quote_the_form_would_write():
+    v = {"query_id": "q", "answer": "It opened in 1890 [1].", "scores": {"trust": 0.95}, "text": Q,
+         "source": "The Eiffel Tower opened in 1889 for the World's Fair."}
+    assert calibrate([dict(v)], {"q": ["1889"]}, {"trust": 0.9}, sweep="trust")["table"][0]["precision"] == 0.0
+    vs = [dict(v), dict(v, query_id="r", source=None)]
+    add_quote(vs)
+    assert vs[0]["written"] == quote_doc(Q, v["source"]) and vs[1]["written"] is None
+    assert calibrate(vs[:1], {"q": ["1889"]}, {"trust": 0.9}, sweep="trust")["table"][0]["precision"] == 1.0
+
+
+QUOTE = ("writeback.form=quote", "acceptance.checks=[query_safety, answerable, premise, question_detail, content, "
+         "complete, opinion, relevance, grounding, attribution, novelty, source, trust]")
+
+
+def _cfg(tmp_path, *extra):
+    return load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", "writeback.mode=bidirectional",
+        *extra])
+
+
+def test_quote_form_needs_the_source_check(tmp_path):
+    with pytest.raises(ConfigError, match="source"):
+        _cfg(tmp_path, "writeback.form=quote", "acceptance.checks=[grounding, novelty]")
+    assert "source" in checks.registered()
+
+
+def test_a_quote_epoch_writes_each_question_with_a_verbatim_corpus_sentence(tmp_path, corpus_file, query_log):
+    cfg = _cfg(tmp_path, *QUOTE)
+    ingest(cfg, corpus_file, progress=False)
+    corpus = Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().column("text").to_pylist()
+    premises = set(checks.sentence_premises(corpus))
+    run_epoch(cfg, query_log, run_name="x", progress=False)
+    rows = [r for r in Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().to_pylist()
+            if r["origin"] == "writeback"]
+    assert rows, "the fake models should write some quote docs"
+    verdicts = {json.loads(x)["query_id"]: json.loads(x) for x in
+                next((tmp_path / "runs").glob("x/epoch-*/verdicts.jsonl")).read_text().splitlines()}
+    for r in rows:
+        q, s = r["text"].split("\n")
+        assert q == f"Question: {' '.join(r['query'].split())}"
+        assert s.removeprefix("Source: ") in premises
+        assert verdicts[r["query_id"]]["source"] == s.removeprefix("Source: ")
+        assert verdicts[r["query_id"]]["scores"]["source"] >= cfg.acceptance.source_threshold
