@@ -4,8 +4,9 @@ Built in, in their default order (`acceptance.checks`): query_safety, answerable
 complete, opinion, relevance, grounding, attribution, novelty, hedge, trust; opt-in: answer_span,
 sentence_grounding, source, support, verifier. The paper's three (grounding, attribution, novelty) come after
 bidirag's additions, because an NLI model happily "entails" answers that only restate the question, copy an
-off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the others' scores. Each file's docstring gives its
-formula. The pure scoring functions are re-exported here for direct use.
+off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the
+others' scores. Each file's docstring gives its formula. The pure scoring functions are re-exported here for
+direct use.
 """
 
 # importing a check's module registers it
