@@ -68,9 +68,10 @@ eval-quick: prepare
 # Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json),
 # with the design split's held-out answers beside them (CALIBRATE_DESIGN: the dev articles of the trust model's
 # training data, never fitted): the 8 calibrate articles alone chose a threshold that did not carry over.
-# Reading labels (two readers with the gold paragraph, both must say correct) of both pools: the trust threshold
-# must reach the target precision by reading as well as by the gold rule (CALIBRATE_READING= for the gold rule only).
-CALIBRATE_READING ?= docs/results/calibration-reading-2026-12-02-pooled.jsonl
+# Reading labels (two readers with the gold paragraph, both must say correct) of both pools' quote docs (the default
+# writeback.form): the trust threshold must reach the target precision by reading as well as by the gold rule
+# (CALIBRATE_READING= for the gold rule only; the sentence form's labels: calibration-reading-2026-12-02-pooled.jsonl).
+CALIBRATE_READING ?= docs/results/quote-form-2026-12-03/calibration-reading-quote.jsonl
 CALIBRATE_DESIGN ?= docs/results/verifier-data/qwen-nli_train-seed7-selfcheck.answers.jsonl.gz
 # Calibration reads only the write-back answers' verdicts: no test queries (--test-queries 0 halves its time).
 calibrate: prepare

@@ -243,13 +243,13 @@ class WritebackConfig(_Strict):
         "bidirectional", description="bidirectional = write answers that pass the checks; naive = write every "
                                      "answer (baseline); none = standard RAG, never writes (baseline).")
     form: Literal["sentence", "extractive", "quote"] = Field(
-        "sentence", description="What an accepted answer writes (bidirectional mode): sentence = the generator's "
-                                "answer as it wrote it (the paper); extractive = 'Question: ...', the self-check's "
-                                "short answer and the retrieved sentence that holds it, verbatim (needs the "
-                                "answer_span check); quote = 'Question: ...' and 'Source: ...', the retrieved "
-                                "sentence (or two adjacent ones) that best entails the accepted answer, verbatim "
-                                "(needs the source check). extractive and quote write nothing the corpus does not "
-                                "say word for word but the pairing of question and source.")
+        "quote", description="What an accepted answer writes (bidirectional mode): quote (default) = 'Question: "
+                             "...' and 'Source: ...', the retrieved sentence (or two adjacent ones) that best entails "
+                             "the accepted answer, verbatim (found by the source check, or without gating when it is "
+                             "not listed); sentence = the generator's answer as it wrote it (the paper); extractive "
+                             "= 'Question: ...', the self-check's short answer and the retrieved sentence that holds "
+                             "it, verbatim (needs the answer_span check). quote and extractive write nothing the "
+                             "corpus does not say word for word but the pairing of question and source.")
 
 
 class ExperienceConfig(_Strict):
@@ -430,10 +430,6 @@ class Config(_Strict):
         if self.writeback.form == "extractive" and "answer_span" not in self.acceptance.checks:
             raise ValueError("writeback.form extractive writes the sentence the answer_span check finds, but "
                              "acceptance.checks does not list answer_span: add it (before trust) or set "
-                             "writeback.form: sentence")
-        if self.writeback.form == "quote" and "source" not in self.acceptance.checks:
-            raise ValueError("writeback.form quote writes the sentence the source check finds, but "
-                             "acceptance.checks does not list source: add it (before trust) or set "
                              "writeback.form: sentence")
         return self
 

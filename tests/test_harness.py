@@ -273,7 +273,8 @@ def test_design_answers_join_the_sweeps_only_from_held_out_articles(fake_cfg, tm
     assert 0 < len(dev) < 40 and {v["query_id"] for v in pool} == dev
     checks_ = "acceptance.checks=[query_safety, answerable, relevance, grounding, attribution, novelty]"
     cfg = load_config(ROOT / "configs/default.yaml", ROOT / "configs/test-fakes.yaml", overrides=[
-        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", checks_])
+        f"store.uri={tmp_path / 'store'}", f"run.runs_dir={tmp_path / 'runs'}", checks_,
+        "writeback.form=sentence"])         # the labels below read the answer as written in the sentence form
     run_eval(cfg, tmp_path / "cal", ["naive"], [5], n_writeback=12, n_test=0, split="calibrate", **QUIET)
     alone = _calibration(cfg, tmp_path / "cal", [5], ["naive"])
     labels = tmp_path / "read.jsonl"

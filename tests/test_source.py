@@ -5,11 +5,10 @@ calibration's view of the written doc, and an epoch that writes only questions w
 import json
 
 import numpy as np
-import pytest
 
 from bidirag import checks
 from bidirag.checks.source import best_sources, quote_claim, quote_doc
-from bidirag.config import ConfigError, load_config
+from bidirag.config import load_config
 from bidirag.epoch import run_epoch
 from bidirag.evaluation.calibrate import calibrate
 from bidirag.evaluation.harness import add_quote
@@ -75,7 +74,7 @@ def test_calibration_judges_the_quote_the_form_would_write():
          "source": "The Eiffel Tower opened in 1889 for the World's Fair."}
     assert calibrate([dict(v)], {"q": ["1889"]}, {"trust": 0.9}, sweep="trust")["table"][0]["precision"] == 0.0
     vs = [dict(v), dict(v, query_id="r", source=None)]
-    add_quote(vs)
+    add_quote(None, vs, None)          # every verdict has its source: no NLI, no store read
     assert vs[0]["written"] == quote_doc(Q, v["source"]) and vs[1]["written"] is None
     assert calibrate(vs[:1], {"q": ["1889"]}, {"trust": 0.9}, sweep="trust")["table"][0]["precision"] == 1.0
 
@@ -90,10 +89,20 @@ def _cfg(tmp_path, *extra):
         *extra])
 
 
-def test_quote_form_needs_the_source_check(tmp_path):
-    with pytest.raises(ConfigError, match="source"):
-        _cfg(tmp_path, "writeback.form=quote", "acceptance.checks=[grounding, novelty]")
+def test_quote_form_is_the_default_and_finds_its_source_without_the_check(tmp_path, corpus_file, query_log):
     assert "source" in checks.registered()
+    # the default (measured on the decision pools: quotes read correct far more often than the same answers' wording)
+    default = _cfg(tmp_path)
+    assert default.writeback.form == "quote" and "source" in default.acceptance.checks
+    assert default.acceptance.checks.index("source") < default.acceptance.checks.index("trust")
+    # without the source check listed, the quote form still writes verbatim sources (found, not gated)
+    cfg = _cfg(tmp_path, "acceptance.checks=[grounding, attribution, novelty]")
+    ingest(cfg, corpus_file, progress=False)
+    corpus = Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().column("text").to_pylist()
+    run_epoch(cfg, query_log, run_name="x", progress=False)
+    rows = [r for r in Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().to_pylist()
+            if r["origin"] == "writeback"]
+    assert rows and all(r["text"].split("\nSource: ")[1] in set(checks.sentence_premises(corpus)) for r in rows)
 
 
 def test_a_quote_epoch_writes_each_question_with_a_verbatim_corpus_sentence(tmp_path, corpus_file, query_log):
@@ -113,3 +122,15 @@ def test_a_quote_epoch_writes_each_question_with_a_verbatim_corpus_sentence(tmp_
         assert s.removeprefix("Source: ") in premises
         assert verdicts[r["query_id"]]["source"] == s.removeprefix("Source: ")
         assert verdicts[r["query_id"]]["scores"]["source"] >= cfg.acceptance.source_threshold
+
+
+def test_calibration_finds_the_source_where_the_check_did_not_run(tmp_path):
+    """Design answers scored before the source check existed: add_quote finds their sources (one NLI call)."""
+    cfg = _cfg(tmp_path)
+    vs = [{"query_id": "a", "text": Q, "answer": "The Eiffel Tower opened in 1889 [1].", "docs": DOCS,
+           "scores": {"trust": 0.95}},
+          {"query_id": "b", "text": Q, "answer": "It opened in 1889.", "docs": ["", ""], "scores": {"trust": 0.95}}]
+    add_quote(cfg, vs, tmp_path / "unused-store")
+    assert vs[0]["written"].startswith(f"Question: {Q}\nSource: ")
+    assert quote_claim(vs[0]["written"]) in checks.sentence_premises(DOCS)
+    assert vs[1]["source"] is None and vs[1]["written"] is None          # only blanked written docs: no source

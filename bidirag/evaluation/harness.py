@@ -367,7 +367,7 @@ def _calibration(cfg: Config, out: Path, seeds: list[int], systems, reading=None
     if cfg.writeback.form == "extractive":
         add_extractive(cfg, verdicts, out / "_seed_store")
     if cfg.writeback.form == "quote":
-        add_quote(verdicts)
+        add_quote(cfg, verdicts, out / "_seed_store")
     res = calibrate_checks(cfg, verdicts, labels, out, reading)
     check = "trust" if "trust" in res else "grounding" if "grounding" in res else None
     if check:
@@ -434,9 +434,21 @@ def add_extractive(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
             v["written"] = checks.extractive_doc(v["text"], v.get("short_answer"), docs)
 
 
-def add_quote(verdicts: list[dict]) -> None:
+def add_quote(cfg: Config, verdicts: list[dict], store_uri: Path) -> None:
     """`writeback.form: quote`: what each naive verdict would write (`written`: its question and the source the
-    `source` check recorded; None when it found none), so calibration judges the docs this form writes."""
+    `source` check recorded, found here in one batched NLI call where the check was not run; None when there is
+    none), so calibration judges the docs this form writes."""
+    todo = [v for v in verdicts if v.get("answer") and "source" not in v]
+    if todo:
+        from bidirag.models import handlers
+        from bidirag.stages.rag import clean_answer
+
+        texts = Store(store_uri, dim=None).texts(CORPUS) if any("docs" not in v for v in todo) else {}
+        docs = [v["docs"] if "docs" in v else [texts.get(d, "") for d in v.get("retrieved") or []] for v in todo]
+        found = checks.best_sources(handlers.nli(cfg.models.nli),
+                                    [v.get("clean_text") or clean_answer(v["answer"]) for v in todo], docs)
+        for v, (src, _) in zip(todo, found, strict=True):
+            v["source"] = src
     for v in verdicts:
         if v.get("answer"):
             v["written"] = checks.quote_doc(v["text"], v["source"]) if v.get("source") else None

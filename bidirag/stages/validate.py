@@ -146,16 +146,19 @@ class Validate(CheckStage):
         if self.enforce and self.cfg.writeback.form == "extractive":
             self._extractive(records, docs)
         if self.enforce and self.cfg.writeback.form == "quote":
-            self._quote(records)
+            self._quote(records, docs)
 
-    def _quote(self, records: list[Record]) -> None:
+    def _quote(self, records: list[Record], docs: list[list[str]]) -> None:
         """`writeback.form: quote`: an accepted answer writes the question and its source (the retrieved sentence
         the `source` check found to entail it best) verbatim (`checks.quote_doc`), embedded again in one batch."""
+        ok = [(r, d) for r, d in zip(records, docs, strict=True) if r.get("status", Status.OK) == Status.OK]
+        if "source" not in self.cfg.acceptance.checks:      # not a gate here: the source is still needed
+            for (r, _), (src, _) in zip(ok, checks.best_sources(self._nli, [r["clean_text"] for r, _ in ok],
+                                                                 [d for _, d in ok]), strict=True):
+                r["source"] = src
         todo = []
-        for r in records:
-            if r.get("status", Status.OK) != Status.OK:
-                continue
-            if not r.get("source"):     # source passed at threshold 0: nothing verbatim to write
+        for r, _ in ok:
+            if not r.get("source"):     # no retrieved sentence at all: nothing verbatim to write
                 reject(r, "source", checks.reason("source", 0.0, self.cfg.acceptance.source_threshold))
                 continue
             r["clean_text"] = checks.quote_doc(r["text"], r["source"])
