@@ -141,7 +141,7 @@ class RetrievalConfig(_Strict):
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",
-                  "relevance", "grounding", "attribution", "novelty", "hedge", "trust")
+                  "relevance", "grounding", "attribution", "novelty", "source", "trust")
 
 
 class AcceptanceConfig(_Strict):

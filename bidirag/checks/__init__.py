@@ -1,8 +1,8 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, hedge, trust; opt-in: answer_span,
-sentence_grounding, source, support, verifier. The paper's three (grounding, attribution, novelty) come after
+complete, opinion, relevance, grounding, attribution, novelty, source, trust; opt-in: answer_span, hedge,
+sentence_grounding, support, verifier. The paper's three (grounding, attribution, novelty) come after
 bidirag's additions, because an NLI model happily "entails" answers that only restate the question, copy an
 off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the
 others' scores. Each file's docstring gives its formula. The pure scoring functions are re-exported here for
@@ -44,7 +44,7 @@ from bidirag.checks.verifier import Verifier
 
 # the built-in order (the default of `acceptance.checks`)
 CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion", "relevance",
-          "grounding", "attribution", "novelty", "hedge", "trust")
+          "grounding", "attribution", "novelty", "source", "trust")
 
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",

@@ -141,6 +141,8 @@ class CheckContext:
     _requests: dict[str, Items] = field(default_factory=dict)
     _aggs: dict[str, str] = field(default_factory=dict)
     _results: dict[str, list[float]] = field(default_factory=dict)
+    _pair_requests: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    _pair_results: dict[str, np.ndarray] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -155,18 +157,44 @@ class CheckContext:
         self._requests[key] = items
         self._aggs[key] = agg
 
+    def request_pairs(self, key: str, pairs: list[tuple[str, str]]) -> None:
+        """Ask for the raw NLI probabilities of (premise, hypothesis) `pairs` (rows: contradiction, entailment,
+        neutral), computed in the same batched call as every grounding-style request."""
+        self._pair_requests[key] = list(pairs)
+
     def run_nli(self) -> None:
         from bidirag.checks.grounding import grounding_scores
 
         keys = list(self._requests)
         flat = [it for k in keys for it in self._requests[k]]
         aggs = [self._aggs.get(k, "mean") for k in keys for _ in self._requests[k]]
-        scores = grounding_scores(self.nli, flat, aggs) if flat else []
+        pkeys = list(self._pair_requests)
+        raw = [p for k in pkeys for p in self._pair_requests[k]]
+        got: dict[str, np.ndarray] = {}
+        nli = self.nli
+
+        class _OneCall:          # the grounding pairs and the raw pairs go to the model in one predict call
+            def predict(self, pairs):
+                probs = nli.predict(list(pairs) + raw)
+                got["raw"] = probs[len(pairs):]
+                return probs[:len(pairs)]
+
+        scores = grounding_scores(_OneCall(), flat, aggs) if flat else []
+        if raw and "raw" not in got:            # no grounding pair at all
+            got["raw"] = nli.predict(raw)
         at = 0
         for k in keys:
             n = len(self._requests[k])
             self._results[k], at = scores[at:at + n], at + n
+        at = 0
+        for k in pkeys:
+            n = len(self._pair_requests[k])
+            self._pair_results[k], at = got["raw"][at:at + n], at + n
         self._requests.clear()
+        self._pair_requests.clear()
+
+    def pair_probs(self, key: str) -> np.ndarray:
+        return self._pair_results[key]
 
     def nli_scores(self, key: str) -> list[float]:
         return self._results[key]

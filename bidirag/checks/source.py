@@ -11,7 +11,8 @@ generator (a dropped "many" or "reputedly", "and" for "y", "the Council" for "th
 source cannot reword; what a quote can still get wrong is *which* sentence answers the question, which the other
 checks and `trust` judge on the generator's answer before the quote is made.
 
-One batched NLI call per batch; general: it reads no question or answer template.
+Its pairs go into the batch's one NLI call with every other check's (`CheckContext.request_pairs`).
+General: it reads no question or answer template.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ _DOC = "Question: {q}\nSource: {s}"
 _CLAIM = re.compile(r"\AQuestion: [^\n]*\nSource: (.*)\Z", re.S)
 
 
-def best_sources(nli, texts: Sequence[str], docs: Sequence[Sequence[str]]) -> list[tuple[str | None, float]]:
-    """For each (answer text, evidence docs): the premise that best entails the whole text and its P(entail);
-    (None, 0.0) when the text is empty or no doc has a sentence. All pairs in one `nli.predict` call."""
+def source_pairs(texts: Sequence[str], docs: Sequence[Sequence[str]]) -> tuple[list[tuple[str, str]], list]:
+    """The (premise, answer) pairs of every item and each item's (first pair, premises)."""
     pairs, spans = [], []
     for t, d in zip(texts, docs, strict=True):
         prem = sentence_premises(d) if t.strip() else []
         spans.append((len(pairs), prem))
         pairs += [(p, t) for p in prem]
-    probs = nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32)
+    return pairs, spans
+
+
+def pick_sources(probs: np.ndarray, spans: list) -> list[tuple[str | None, float]]:
+    """Each item's best-entailing premise and its P(entail) (the first on ties); (None, 0.0) with no premise."""
     out = []
     for start, prem in spans:
         if not prem:
@@ -46,6 +50,13 @@ def best_sources(nli, texts: Sequence[str], docs: Sequence[Sequence[str]]) -> li
         b = int(ent.argmax())
         out.append((prem[b], float(ent[b])))
     return out
+
+
+def best_sources(nli, texts: Sequence[str], docs: Sequence[Sequence[str]]) -> list[tuple[str | None, float]]:
+    """For each (answer text, evidence docs): the premise that best entails the whole text and its P(entail);
+    (None, 0.0) when the text is empty or no doc has a sentence. All pairs in one `nli.predict` call."""
+    pairs, spans = source_pairs(texts, docs)
+    return pick_sources(nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32), spans)
 
 
 def quote_doc(question: str, source: str) -> str:
@@ -67,8 +78,12 @@ class Source(Check):
     critique = True
     calibrate = False
 
+    def request(self, ctx: CheckContext) -> None:
+        pairs, ctx._cache["source_spans"] = source_pairs(ctx.texts, ctx.docs)
+        ctx.request_pairs(self.name, pairs)
+
     def score(self, ctx: CheckContext) -> list[float]:
-        found = best_sources(ctx.nli, ctx.texts, ctx.docs)
+        found = pick_sources(ctx.pair_probs(self.name), ctx._cache.pop("source_spans"))
         for r, (src, _) in zip(ctx.records, found, strict=True):
             r["source"] = src
         return [p for _, p in found]
