@@ -134,3 +134,27 @@ def test_calibration_finds_the_source_where_the_check_did_not_run(tmp_path):
     assert vs[0]["written"].startswith(f"Question: {Q}\nSource: ")
     assert quote_claim(vs[0]["written"]) in checks.sentence_premises(DOCS)
     assert vs[1]["source"] is None and vs[1]["written"] is None          # only blanked written docs: no source
+
+
+def test_source_and_grounding_share_one_nli_call_even_when_some_items_have_no_pair():
+    from bidirag.checks.base import CheckContext
+
+    nli = WordNLI()
+    texts = ["The tower is 330 metres tall.", "", "It was designed by Gustave Eiffel."]
+    docs = [DOCS, DOCS, ["", ""]]
+    ctx = CheckContext(records=[{} for _ in texts], queries=[Q] * 3, answers=texts, texts=texts,
+                       sentences=[[t] if t else [] for t in texts], docs=docs, cited=[[], [], []], acceptance=None,
+                       nli=nli)
+    src = checks.get("source")
+    ctx.request_nli("grounding", [(s, d) for s, d in zip(ctx.sentences, docs, strict=True)])
+    src.request(ctx)
+    ctx.run_nli()
+    assert nli.calls == 1
+    assert src.score(ctx) == [1.0, 0.0, 0.0] and [r["source"] for r in ctx.records][1:] == [None, None]
+    # nothing for grounding to pair (all docs blank or no sentence), nothing for source: no call, no error
+    empty = CheckContext(records=[{}], queries=[Q], answers=[""], texts=[""], sentences=[[]], docs=[["", ""]],
+                         cited=[[]], acceptance=None, nli=nli)
+    empty.request_nli("grounding", [([], ["", ""])])
+    src.request(empty)
+    empty.run_nli()
+    assert src.score(empty) == [0.0] and nli.calls == 1

@@ -180,8 +180,8 @@ class CheckContext:
                 return probs[:len(pairs)]
 
         scores = grounding_scores(_OneCall(), flat, aggs) if flat else []
-        if raw and "raw" not in got:            # no grounding pair at all
-            got["raw"] = nli.predict(raw)
+        if "raw" not in got:                    # no grounding pair at all (or no raw pair)
+            got["raw"] = nli.predict(raw) if raw else np.zeros((0, 3), np.float32)
         at = 0
         for k in keys:
             n = len(self._requests[k])
