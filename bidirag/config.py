@@ -243,13 +243,14 @@ class WritebackConfig(_Strict):
         "bidirectional", description="bidirectional = write answers that pass the checks; naive = write every "
                                      "answer (baseline); none = standard RAG, never writes (baseline).")
     form: Literal["sentence", "extractive", "quote"] = Field(
-        "quote", description="What an accepted answer writes (bidirectional mode): quote (default) = 'Question: "
-                             "...' and 'Source: ...', the retrieved sentence (or two adjacent ones) that best entails "
-                             "the accepted answer, verbatim (found by the source check, or without gating when it is "
-                             "not listed); sentence = the generator's answer as it wrote it (the paper); extractive "
-                             "= 'Question: ...', the self-check's short answer and the retrieved sentence that holds "
-                             "it, verbatim (needs the answer_span check). quote and extractive write nothing the "
-                             "corpus does not say word for word but the pairing of question and source.")
+        "quote", description="What an accepted answer writes (bidirectional mode): quote (default) = the "
+                             "retrieved sentence (or two adjacent ones) that best entails the accepted answer, "
+                             "verbatim, as the text; the question only in the row's query column and in the vector "
+                             "(found by the source check, or without gating when it is not listed); sentence = "
+                             "the generator's answer as it wrote it (the paper); extractive = 'Question: ...', the "
+                             "self-check's short answer and the retrieved sentence that holds it, verbatim (needs "
+                             "the answer_span check). quote and extractive write nothing the corpus does not say "
+                             "word for word but the pairing of question and source.")
 
 
 class ExperienceConfig(_Strict):

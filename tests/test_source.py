@@ -102,10 +102,10 @@ def test_quote_form_is_the_default_and_finds_its_source_without_the_check(tmp_pa
     run_epoch(cfg, query_log, run_name="x", progress=False)
     rows = [r for r in Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().to_pylist()
             if r["origin"] == "writeback"]
-    assert rows and all(r["text"].split("\nSource: ")[1] in set(checks.sentence_premises(corpus)) for r in rows)
+    assert rows and all(r["text"] in set(checks.sentence_premises(corpus)) for r in rows)
 
 
-def test_a_quote_epoch_writes_each_question_with_a_verbatim_corpus_sentence(tmp_path, corpus_file, query_log):
+def test_a_quote_epoch_writes_a_verbatim_corpus_sentence_indexed_with_its_question(tmp_path, corpus_file, query_log):
     cfg = _cfg(tmp_path, *QUOTE)
     ingest(cfg, corpus_file, progress=False)
     corpus = Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS).to_arrow().column("text").to_pylist()
@@ -116,12 +116,13 @@ def test_a_quote_epoch_writes_each_question_with_a_verbatim_corpus_sentence(tmp_
     assert rows, "the fake models should write some quote docs"
     verdicts = {json.loads(x)["query_id"]: json.loads(x) for x in
                 next((tmp_path / "runs").glob("x/epoch-*/verdicts.jsonl")).read_text().splitlines()}
+    emb = __import__("bidirag.stages.rag", fromlist=["load_embedder"]).load_embedder(cfg)
     for r in rows:
-        q, s = r["text"].split("\n")
-        assert q == f"Question: {' '.join(r['query'].split())}"
-        assert s.removeprefix("Source: ") in premises
-        assert verdicts[r["query_id"]]["source"] == s.removeprefix("Source: ")
+        # the text is the corpus sentence verbatim; the question is the row's query and part of the vector only
+        assert r["text"] in premises and "Question:" not in r["text"]
+        assert verdicts[r["query_id"]]["source"] == r["text"]
         assert verdicts[r["query_id"]]["scores"]["source"] >= cfg.acceptance.source_threshold
+        assert np.allclose(r["vector"], emb.encode([quote_doc(r["query"], r["text"])])[0], atol=1e-5)
 
 
 def test_calibration_finds_the_source_where_the_check_did_not_run(tmp_path):

@@ -149,8 +149,10 @@ class Validate(CheckStage):
             self._quote(records, docs)
 
     def _quote(self, records: list[Record], docs: list[list[str]]) -> None:
-        """`writeback.form: quote`: an accepted answer writes the question and its source (the retrieved sentence
-        the `source` check found to entail it best) verbatim (`checks.quote_doc`), embedded again in one batch."""
+        """`writeback.form: quote`: an accepted answer writes its source (the retrieved sentence the `source` check
+        found to entail it best) verbatim as the doc's text; the question is kept in the row's `query` column and in
+        the vector only (`checks.quote_doc` is what is embedded, in one batch), so a question's wording, false
+        premise included, is never written as text nor shown to a later generator."""
         ok = [(r, d) for r, d in zip(records, docs, strict=True) if r.get("status", Status.OK) == Status.OK]
         if "source" not in self.cfg.acceptance.checks:      # not a gate here: the source is still needed
             for (r, _), (src, _) in zip(ok, checks.best_sources(self._nli, [r["clean_text"] for r, _ in ok],
@@ -161,10 +163,11 @@ class Validate(CheckStage):
             if not r.get("source"):     # no retrieved sentence at all: nothing verbatim to write
                 reject(r, "source", checks.reason("source", 0.0, self.cfg.acceptance.source_threshold))
                 continue
-            r["clean_text"] = checks.quote_doc(r["text"], r["source"])
+            r["clean_text"] = r["source"]
             todo.append(r)
         if todo:
-            for r, v in zip(todo, self._emb.encode([r["clean_text"] for r in todo]), strict=True):
+            vecs = self._emb.encode([checks.quote_doc(r["text"], r["source"]) for r in todo])
+            for r, v in zip(todo, vecs, strict=True):
                 r["vector"] = v.tolist()
 
     def _extractive(self, records: list[Record], docs: list[list[str]]) -> None:
