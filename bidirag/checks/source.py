@@ -3,8 +3,8 @@
 Score = max over premises p of P(entail | p, answer), premises = each evidence doc's sentences, then its adjacent
 sentence pairs (`sentence_premises`; never across docs, written docs blanked by `evidence_docs`), hypothesis =
 the cleaned answer as one text. The premise that scores highest (the first on ties, so a single sentence before
-a pair) is the answer's *source*: it is recorded as `record["source"]`, and `writeback.form: quote` writes the
-question and that source verbatim (`quote_doc`) instead of the generator's wording.
+a pair) is the answer's *source*: it is recorded as `record["source"]`, and `writeback.form: quote` writes that
+source verbatim instead of the generator's wording (the question indexes it: the vector embeds `quote_doc`).
 
 Why: in every reading audit of this project most wrong written docs were true facts reworded wrong by the
 generator (a dropped "many" or "reputedly", "and" for "y", "the Council" for "the European Council"). A quoted
@@ -60,7 +60,7 @@ def best_sources(nli, texts: Sequence[str], docs: Sequence[Sequence[str]]) -> li
 
 
 def quote_doc(question: str, source: str) -> str:
-    """The quote written doc: the question and its source, verbatim."""
+    """The question and its source as one text: what a quote row's vector embeds, and what a reader judges."""
     return _DOC.format(q=" ".join(question.split()), s=source)
 
 
