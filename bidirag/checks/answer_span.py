@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 
 from bidirag.checks.base import Check, CheckContext, register
+from bidirag.checks.source import quote_claim
 from bidirag.text import content_words, doc_sentences, normalize_answer, stem, strip_citations
 
 _QUOTES = "\"'“”‘’`"
@@ -73,8 +74,6 @@ def written_claim(text: str) -> str:
     """What a written doc claims, for the gold rule: the answer line of an extractive doc (its question and its
     verbatim source sentence are not the writer's claim), the source of a quote doc (not its question), else the
     whole text."""
-    from bidirag.checks.source import quote_claim
-
     m = _CLAIM.match(text)
     if m:
         return m.group(1)
