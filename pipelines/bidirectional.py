@@ -44,7 +44,8 @@ def corpus_row(r: dict, epoch: int, cfg: Config) -> dict:
     return {
         "doc_id": content_id(r["clean_text"]), "text": r["clean_text"], "vector": r["vector"],
         "origin": "writeback", "epoch": epoch, "query_id": r["query_id"], "query": r["text"],
-        "source": None, "source_doc_ids": [d["doc_id"] for d in r["retrieved"]],
+        "source": None,   # a quote: the paragraph it quotes; otherwise every retrieved doc
+        "source_doc_ids": [r["source_doc_id"]] if r.get("source_doc_id") else [d["doc_id"] for d in r["retrieved"]],
         "grounding": s.get("grounding"), "attribution": s.get("attribution"), "novelty": s.get("novelty"),
         "scores": json.dumps(s, sort_keys=True), "model_ids": model_ids(cfg), "config_hash": cfg.digest(),
         "created_at": now(),
@@ -101,6 +102,6 @@ SPEC = JobSpec(
     ),
     report=_report, count=_count, writes=lambda cfg: cfg.writeback.mode != "none", settle=settle,
     verdict_fields=("query_id", "text", "status", "failed_check", "would_fail", "reason", "answer", "clean_text",
-                    "confidence", "short_answer", "source",
+                    "confidence", "short_answer", "source", "source_doc_id",
                     "scores", "cited_doc_ids", "warnings", "retrieved", "memo_hit"),
 )

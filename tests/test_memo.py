@@ -77,10 +77,12 @@ def test_exact_repeats_and_variants_hit_within_one_epoch_and_verdicts_match_memo
     assert rep_on["memo_rows_written"] == 4
 
 
-def test_second_epoch_on_the_same_log_generates_and_writes_nothing_new(tmp_path, corpus_file):
+@pytest.mark.parametrize("shown", ["text", "source"])
+def test_second_epoch_on_the_same_log_generates_and_writes_nothing_new(tmp_path, corpus_file, shown):
     # top-1 retrieval: the written answer displaces its own source doc and nothing else's, so every prompt of the
-    # second night is one the first night already answered (or the query's written answer is retrieved)
-    cfg = _cfg(tmp_path, "run.memo=true", "retrieval.top_k=1")
+    # second night is one the first night already answered (or the query's written answer is retrieved; shown as
+    # its source paragraph, it is recognised through `via`)
+    cfg = _cfg(tmp_path, "run.memo=true", "retrieval.top_k=1", f"retrieval.show_written={shown}")
     ingest(cfg, corpus_file, progress=False)
     log = write_log(tmp_path / "log.jsonl", BASE)
     first = run_epoch(cfg, log, run_name="a", progress=False)
@@ -97,10 +99,12 @@ def test_second_epoch_on_the_same_log_generates_and_writes_nothing_new(tmp_path,
     assert second["memo_rows_written"] == 0
 
 
-def test_across_epochs_only_queries_whose_prompt_changed_are_generated(tmp_path, corpus_file):
+@pytest.mark.parametrize("shown", ["text", "source"])
+def test_across_epochs_only_queries_whose_prompt_changed_are_generated(tmp_path, corpus_file, shown):
     """top-3: a written answer enters other queries' retrieval; exactly those (unless their own answer was
-    written) are generated again, because their prompt is not the one the memo answered."""
-    cfg = _cfg(tmp_path, "run.memo=true")
+    written) are generated again, because their prompt is not the one the memo answered. A query whose own
+    answer was written is a hit however its written doc is shown (as text, or as its paragraph via the doc)."""
+    cfg = _cfg(tmp_path, "run.memo=true", f"retrieval.show_written={shown}")
     ingest(cfg, corpus_file, progress=False)
     first = run_epoch(cfg, write_log(tmp_path / "log.jsonl", BASE), run_name="a", progress=False)
     handlers.clear()
@@ -117,6 +121,8 @@ def test_across_epochs_only_queries_whose_prompt_changed_are_generated(tmp_path,
     for r in misses:
         assert r["retrieved"] != before[normalize_query(r["text"])]
         assert "q" + r["query_id"][1:] not in written
+    hits = {r["query_id"] for r in rows(second) if r["memo_hit"]}
+    assert {"r" + q[1:] for q in written} <= hits
 
 
 def test_a_changed_model_id_or_threshold_never_uses_the_memo(tmp_path, corpus_file):
@@ -220,3 +226,24 @@ def test_a_repeat_of_a_query_whose_first_copy_failed_fails_too_and_is_replayable
     assert sorted(d["record"]["query_id"] for d in dead) == ["q2", "r2"]       # whole records: replayable
     assert any("first copy of this query failed" in d["reason"] and "endpoint down" in d["reason"] for d in dead)
     assert Store(cfg.store.uri, dim=384).table(MEMO).count_rows() == 3     # failures are never memoised
+
+
+def test_a_repeat_whose_written_answer_is_shown_as_its_paragraph_is_recognised(tmp_path, monkeypatch):
+    """`retrieval.show_written: source` shows the written doc as the paragraph it quotes (`via` = the written doc):
+    the repeat of the query that wrote it is still a hit (its prompt changed because of its own answer)."""
+    from bidirag.stages.base import Status
+    from bidirag.stages.memo import Recall, query_key
+
+    cfg = _cfg(tmp_path, "run.memo=true", "retrieval.show_written=source")
+    stage = Recall(cfg)
+    q = "What is the capital of Poland?"
+    payload = {"status": Status.OK, "answer": "Warsaw [1]."}
+    qk = query_key(normalize_query(q), stage.models, stage.digest)
+    monkeypatch.setattr(stage, "_stored", lambda keys, qkeys: ({}, {qk: [("w1", payload)]}))
+    via = {"text": q, "status": Status.OK, "retrieved": [{"doc_id": "s3", "via": "w1"}, {"doc_id": "s0"}]}
+    other = {"text": q, "status": Status.OK, "retrieved": [{"doc_id": "s3"}, {"doc_id": "s0"}]}
+    stage.process_active([via])
+    assert via["status"] == Status.MEMO and via["memo"] is payload
+    stage._seen.clear()
+    stage.process_active([other])                 # its answer's doc is not in this prompt at all: a miss
+    assert other["status"] == Status.OK and "memo" not in other

@@ -87,3 +87,53 @@ def test_a_written_doc_is_shown_but_never_vouches_for_a_new_answer(fake_cfg):
         update={"written_docs_as_evidence": True})})
     rec2 = run(trusting)
     assert rec2["scores"]["grounding"] >= th > rec["scores"]["grounding"]  # the written doc would have vouched
+
+
+def _quote_store(cfg, src_ids):
+    """Seed paragraphs s0..s3 and two written quotes: w0 quotes s2 (far from the query), w1 quotes s3."""
+    emb = handlers.embedder(cfg.models.embedder)
+    st = Store(cfg.store.uri, dim=emb.dim)
+    st.init()
+    seed = ["alpha beta gamma", "alpha beta delta", "zeta eta theta", "iota kappa lambda"]
+    rows = [{"doc_id": f"s{i}", "text": t, "origin": "seed", "source_doc_ids": []} for i, t in enumerate(seed)]
+    rows += [{"doc_id": f"w{i}", "text": t, "origin": "writeback", "source_doc_ids": ids}
+             for i, (t, ids) in enumerate(zip(["alpha beta gamma delta epsilon", "alpha beta gamma delta"], src_ids,
+                                              strict=True))]
+    vecs = emb.encode([r["text"] for r in rows])
+    st.insert_new(CORPUS, [{**r, "vector": v.tolist(), "created_at": now()} for r, v in zip(rows, vecs, strict=True)])
+    return st
+
+
+def _retrieve_docs(cfg, st, **retrieval):
+    cfg = cfg.model_copy(update={"retrieval": cfg.retrieval.model_copy(update={"top_k": 2, **retrieval})})
+    stage = Retrieve(cfg, st.table(CORPUS).version, units_version=st.table(UNITS).version)
+    stage.setup()
+    rec = {"text": "alpha beta gamma delta", "status": "ok"}
+    stage.process_batch([rec])
+    return rec["retrieved"]
+
+
+def test_show_written_source_shows_the_quoted_paragraph_in_the_written_docs_place(fake_cfg):
+    st = _quote_store(fake_cfg, [["s2"], ["s3"]])
+    as_text = _retrieve_docs(fake_cfg, st, written_extra=1)
+    assert [d["doc_id"] for d in as_text][0] == "w1"                 # nearest: the written doc, shown as its text
+    docs = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="source")
+    assert [d["doc_id"] for d in docs] == ["s3", "s0", "s1"]          # w1's place, its paragraph's text
+    assert docs[0]["text"] == "iota kappa lambda" and docs[0]["via"] == "w1" and docs[0]["origin"] == "seed"
+    assert docs[0]["distance"] == as_text[0]["distance"]
+    assert all("via" not in d for d in docs[1:])
+    # competing for the top-k (written_extra null) the same substitution applies
+    assert [d["doc_id"] for d in _retrieve_docs(fake_cfg, st, written_extra=None, show_written="source")][0] == "s3"
+
+
+def test_show_written_source_shows_a_paragraph_once_and_keeps_other_written_docs_as_text(fake_cfg):
+    st = _quote_store(fake_cfg, [["s2"], ["s0"]])
+    docs = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="source")
+    ids = [d["doc_id"] for d in docs]
+    assert ids == ["s0", "s1"] and docs[0]["via"] == "w1"            # s0 moved to w1's place, not shown twice
+    # a written doc without a single source (the sentence form records every retrieved doc) is shown as its text
+    st2 = _quote_store(fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(
+        update={"uri": fake_cfg.store.uri + "-2"})}), [["s2"], ["s0", "s1"]])
+    cfg2 = fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(update={"uri": fake_cfg.store.uri + "-2"})})
+    docs2 = _retrieve_docs(cfg2, st2, written_extra=1, show_written="source")
+    assert docs2[0]["doc_id"] == "w1" and docs2[0]["origin"] == "writeback"

@@ -117,12 +117,25 @@ def test_a_quote_epoch_writes_a_verbatim_corpus_sentence_indexed_with_its_questi
     verdicts = {json.loads(x)["query_id"]: json.loads(x) for x in
                 next((tmp_path / "runs").glob("x/epoch-*/verdicts.jsonl")).read_text().splitlines()}
     emb = __import__("bidirag.stages.rag", fromlist=["load_embedder"]).load_embedder(cfg)
+    seed = {r["doc_id"]: r["text"] for r in Store.from_config(cfg.store, cfg.models.embedder.dim).table(CORPUS)
+            .to_arrow().to_pylist() if r["origin"] != "writeback"}
     for r in rows:
+        # its one source doc is the corpus paragraph that has the quote as a sentence (or two adjacent ones)
+        assert len(r["source_doc_ids"]) == 1 and r["text"] in checks.sentence_premises([seed[r["source_doc_ids"][0]]])
         # the text is the corpus sentence verbatim; the question is the row's query and part of the vector only
         assert r["text"] in premises and "Question:" not in r["text"]
         assert verdicts[r["query_id"]]["source"] == r["text"]
         assert verdicts[r["query_id"]]["scores"]["source"] >= cfg.acceptance.source_threshold
         assert np.allclose(r["vector"], emb.encode([quote_doc(r["query"], r["text"])])[0], atol=1e-5)
+
+
+def test_source_doc_names_the_doc_that_has_the_quote():
+    from bidirag.checks.source import source_doc
+    docs = ["", "Paris is in France. The Eiffel Tower opened in 1889.", "The Eiffel Tower opened in 1889."]
+    assert source_doc("The Eiffel Tower opened in 1889.", docs) == 1          # the first that has it
+    assert source_doc("Paris is in France. The Eiffel Tower opened in 1889.", docs) == 1   # an adjacent pair
+    assert source_doc("The Eiffel Tower opened in 1890.", docs) is None
+    assert source_doc("Paris is in France.", ["", ""]) is None                # blanked (written) docs have nothing
 
 
 def test_calibration_finds_the_source_where_the_check_did_not_run(tmp_path):

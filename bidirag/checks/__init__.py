@@ -37,7 +37,7 @@ from bidirag.checks.query_safety import query_safety
 from bidirag.checks.question_detail import question_detail
 from bidirag.checks.relevance import relevance
 from bidirag.checks.sentence_grounding import sentence_premises
-from bidirag.checks.source import best_sources, quote_claim, quote_doc
+from bidirag.checks.source import best_sources, quote_claim, quote_doc, source_doc
 from bidirag.checks.support import support
 from bidirag.checks.trust import alignment
 from bidirag.checks.verifier import Verifier
@@ -54,5 +54,6 @@ __all__ = [
     "reason", "register",
     "registered", "relevance", "sentence_premises",
     "support", "supporting_windows", "alignment", "thresholds", "unregister", "verdict",
-    "Verifier", "best_sources", "extractive_doc", "quote_claim", "quote_doc", "source_sentence", "written_claim",
+    "Verifier", "best_sources", "extractive_doc", "quote_claim", "quote_doc", "source_doc", "source_sentence",
+    "written_claim",
 ]

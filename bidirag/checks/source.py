@@ -59,6 +59,15 @@ def best_sources(nli, texts: Sequence[str], docs: Sequence[Sequence[str]]) -> li
     return pick_sources(nli.predict(pairs) if pairs else np.zeros((0, 3), np.float32), spans)
 
 
+def source_doc(source: str, docs: Sequence[str]) -> int | None:
+    """The index of the first doc that has `source` as one of its premises (a sentence or two adjacent ones), so
+    the quote's paragraph is known; None when no doc has it."""
+    for i, d in enumerate(docs):
+        if d.strip() and source in sentence_premises([d]):
+            return i
+    return None
+
+
 def quote_doc(question: str, source: str) -> str:
     """The question and its source as one text: what a quote row's vector embeds, and what a reader judges."""
     return _DOC.format(q=" ".join(question.split()), s=source)

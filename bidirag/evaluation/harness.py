@@ -336,7 +336,7 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
                           "evidence_sentences": g.evidence_sentences, "max_doc_chars": g.max_doc_chars},
             "thresholds": checks.thresholds(cfg.acceptance), "checks": list(cfg.acceptance.checks),
             "calibration_file": cfg.acceptance.calibration, "top_k": cfg.retrieval.top_k,
-            "written_extra": cfg.retrieval.written_extra,
+            "written_extra": cfg.retrieval.written_extra, "show_written": cfg.retrieval.show_written,
             "experience_top_m": cfg.experience.top_m, "distill_top_k": cfg.distill.top_k,
             "wall_seconds": round(wall, 1), "wall_seconds_note": "this invocation; results reused from an "
                                                                 "interrupted run keep their own wall_seconds",

@@ -88,7 +88,8 @@ def _extra(p: dict) -> str:
         return ""
     if p["written_extra"] is None:
         return " (written docs compete for it)"
-    return f" + up to {p['written_extra']} written doc(s) beside it"
+    shown = " (each shown as the corpus paragraph it quotes)" if p.get("show_written") == "source" else ""
+    return f" + up to {p['written_extra']} written doc(s) beside it{shown}"
 
 
 def write_reports(result: dict, out: Path) -> None:

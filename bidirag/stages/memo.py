@@ -47,6 +47,8 @@ log = logging.getLogger("bidirag.memo")
 
 VERDICT_FIELDS = ("answer", "confidence", "generator", "scores", "would_fail", "clean_text", "cited_doc_ids", "nli",
                   "status", "failed_check", "reason")
+# recorded when present, restored as recorded; rows written before a field existed restore it as None (not corrupt)
+OPTIONAL_FIELDS = ("source", "source_doc_id")
 _RUN_ONLY_SECTIONS = ("run", "store", "input", "dedup", "distill")
 _RUN_ONLY_MODEL_FIELDS = ("batch_size", "resources", "kv_cache_gb", "request_timeout_s", "api_key_env",
                           "omp_threads_bind")
@@ -154,7 +156,8 @@ class Recall(Stage):
         by_key, by_query = self._stored(set(keys), set(qkeys))
         for r, k, qk in zip(records, keys, qkeys, strict=True):
             r["memo_key"] = k
-            ids = {d["doc_id"] for d in r["retrieved"]}
+            # a written doc shown as its source paragraph (`retrieval.show_written: source`) is there as `via`
+            ids = {x for d in r["retrieved"] for x in (d["doc_id"], d.get("via")) if x}
             written = next((p for doc, p in by_query.get(qk, []) if doc in ids), None)
             if k in by_key or written is not None:
                 r["status"], r["memo"] = Status.MEMO, by_key.get(k) or written
@@ -165,7 +168,7 @@ class Recall(Stage):
 
 
 def _snapshot(r: Record) -> dict:
-    v = {f: r.get(f) for f in VERDICT_FIELDS}
+    v = {f: r.get(f) for f in (*VERDICT_FIELDS, *OPTIONAL_FIELDS)}
     v["status"] = str(r["status"])
     v["vector"] = r.get("vector")
     return v
@@ -189,7 +192,7 @@ def settle(st, r: Record) -> None:
         r["status"], r["failed_check"] = Status.FAILED, "recall"
         r["reason"] = f"the first copy of this query failed: {v.get('reason')}"[:500]
         return
-    for f in VERDICT_FIELDS:
+    for f in (*VERDICT_FIELDS, *OPTIONAL_FIELDS):
         if f == "status":
             continue
         if v.get(f) is None and f in ("failed_check", "reason"):

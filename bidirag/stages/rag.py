@@ -77,23 +77,53 @@ class Retrieve(Stage):
         # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units;
         # the filter only where there are written docs to keep out (a prefilter is a pass over the table)
         apart = extra is not None and self._has_written
-        hits = self._store.search(self._corpus, qv, k, columns=cols, where=NOT_WRITTEN if apart else None)
+        ccols = (*cols, "source_doc_ids") if self.cfg.retrieval.show_written == "source" else cols
+        hits = self._store.search(self._corpus, qv, k, columns=ccols, where=NOT_WRITTEN if apart else None)
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k, columns=cols)
             hits = [sorted(h + u, key=by)[:k] for h, u in zip(hits, unit_hits, strict=True)]
         if apart and extra:   # written docs beside the top-k, never in its places
             # only written docs that would have entered the top-k: an unrelated query's prompt stays as it was
-            written = self._store.search(self._corpus, qv, extra, columns=cols, where=WRITTEN)
+            written = self._store.search(self._corpus, qv, extra, columns=ccols, where=WRITTEN)
             hits = [sorted(h + [x for x in w if len(h) < k or x.distance <= h[-1].distance], key=by)
                     for h, w in zip(hits, written, strict=True)]
-        for r, h, v in zip(records, hits, qv, strict=True):
-            r["retrieved"] = [{"doc_id": x.doc_id, "text": x.text, "distance": x.distance,
-                               "origin": x.extra.get("origin")} for x in h]
+        shown = self._sources(hits) if ccols != cols and self._has_written else None
+        for i, (r, h, v) in enumerate(zip(records, hits, qv, strict=True)):
+            r["retrieved"] = shown[i] if shown is not None else [
+                {"doc_id": x.doc_id, "text": x.text, "distance": x.distance, "origin": x.extra.get("origin")}
+                for x in h]
             r["query_vector"] = v.tolist()
         if self._exp is not None:
             crit = self._store.search(self._exp, qv, self.critiques, columns=("query", "answer", "reason"))
             for r, c in zip(records, crit, strict=True):
                 r["warnings"] = [critique_text(x.extra) for x in c]
+
+
+    def _sources(self, hits) -> list[list[dict]]:
+        """`retrieval.show_written: source`: each written doc with a single source (a quote) is shown as the corpus
+        paragraph it quotes, at the written doc's distance, with `via` = the written doc's id; a paragraph is shown
+        once, at its nearest place. One batched lookup of the paragraphs (pinned corpus)."""
+        src = lambda x: x.extra.get("source_doc_ids") or []  # noqa: E731
+        want = {src(x)[0] for h in hits for x in h if x.extra.get("origin") == "writeback" and len(src(x)) == 1}
+        paras = {}
+        if want:
+            where = "doc_id IN (" + ",".join("'" + i.replace("'", "''") + "'" for i in sorted(want)) + ")"
+            rows = (self._corpus.search().where(where).select(["doc_id", "text", "origin"]).limit(len(want))
+                    .to_arrow().to_pylist())
+            paras = {p["doc_id"]: p for p in rows if p.get("origin") != "writeback"}
+        out = []
+        for h in hits:
+            docs, seen = [], set()
+            for x in h:
+                p = paras.get(src(x)[0]) if x.extra.get("origin") == "writeback" and len(src(x)) == 1 else None
+                d = ({"doc_id": p["doc_id"], "text": p["text"], "distance": x.distance, "origin": p.get("origin"),
+                      "via": x.doc_id} if p is not None else
+                     {"doc_id": x.doc_id, "text": x.text, "distance": x.distance, "origin": x.extra.get("origin")})
+                if d["doc_id"] not in seen:
+                    seen.add(d["doc_id"])
+                    docs.append(d)
+            out.append(docs)
+        return out
 
 
 def evidence_docs(acc, retrieved: list[dict]) -> list[str]:

@@ -118,7 +118,8 @@ class Validate(CheckStage):
 
     name = "validate"
     reads = frozenset({"text", "answer", "retrieved", "query_vector", "short_answer"})
-    writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli", "source"})
+    writes = frozenset({"scores", "would_fail", "clean_text", "vector", "cited_doc_ids", "nli", "source",
+                        "source_doc_id"})
 
     def __init__(self, cfg: Config, pinned_version: int, enforce: bool = True, screened: bool = False) -> None:
         super().__init__(cfg, pinned_version)
@@ -134,6 +135,7 @@ class Validate(CheckStage):
         ctx = self.score(records, [r["answer"] for r in records], docs, [n for n in acc.checks if n not in pre], th)
         for r, cited in zip(records, ctx.cited, strict=True):
             r.setdefault("source", None)    # set by the source check when it runs (writeback.form: quote)
+            r.setdefault("source_doc_id", None)     # set for a quote that is written (`_quote`)
             if pre:
                 merged = {**r.pop("pre_scores"), **r["scores"]}
                 r["scores"] = {n: merged[n] for n in acc.checks}
@@ -159,11 +161,13 @@ class Validate(CheckStage):
                                                                  [d for _, d in ok]), strict=True):
                 r["source"] = src
         todo = []
-        for r, _ in ok:
+        for r, d in ok:
             if not r.get("source"):     # no retrieved sentence at all: nothing verbatim to write
                 reject(r, "source", checks.reason("source", 0.0, self.cfg.acceptance.source_threshold))
                 continue
             r["clean_text"] = r["source"]
+            i = checks.source_doc(r["source"], d)     # the quoted paragraph: the row's one source_doc_id
+            r["source_doc_id"] = r["retrieved"][i]["doc_id"] if i is not None else None
             todo.append(r)
         if todo:
             vecs = self._emb.encode([checks.quote_doc(r["text"], r["source"]) for r in todo])
