@@ -57,11 +57,11 @@ test: prepare vllm
 # The reported evaluation: report split of the SQuAD rag_eval articles, 3 seeds x (200 write-back + 100 test
 # queries in three groups), paired intervals vs standard RAG (README "Evaluation"). Resumable: run it again.
 EVAL_SYSTEMS ?= standard,naive,bidirectional
-eval: prepare
+eval: prepare vllm
 	$(BIDIRAG) eval --out runs/eval --systems $(EVAL_SYSTEMS) --seeds 42,43,44 $(EVAL_ARGS)
 
 # Same code path, one seed, smaller sizes: for iteration, never the reported figure.
-eval-quick: prepare
+eval-quick: prepare vllm
 	$(BIDIRAG) eval --out runs/eval-quick --systems $(EVAL_SYSTEMS) --seeds 42 --writeback-queries 60 \
 	  --test-queries 30 $(EVAL_ARGS)
 
@@ -74,7 +74,7 @@ eval-quick: prepare
 CALIBRATE_READING ?= docs/results/quote-form-2026-12-03/calibration-reading-quote.jsonl
 CALIBRATE_DESIGN ?= docs/results/verifier-data/qwen-nli_train-seed7-selfcheck.answers.jsonl.gz
 # Calibration reads only the write-back answers' verdicts: no test queries (--test-queries 0 halves its time).
-calibrate: prepare
+calibrate: prepare vllm
 	$(BIDIRAG) eval --out runs/calibrate --split calibrate --systems naive --seeds 7,8 --test-queries 0 \
 	  $(if $(CALIBRATE_READING),--reading $(CALIBRATE_READING)) $(if $(CALIBRATE_DESIGN),--design $(CALIBRATE_DESIGN)) \
 	  $(EVAL_ARGS)

@@ -109,6 +109,17 @@ def _write_logs(sdir: Path, w, test) -> tuple[Path, Path]:
     return log, ex
 
 
+def score_answers(cfg: Config, test, answered: list[dict]) -> list[dict]:
+    """Per test query: its group, answer, metrics against its gold answers, and what the generator was shown."""
+    per_q = []
+    for t, r in zip(test, answered, strict=True):
+        m = query_metrics(r, t.question.answers)
+        shown = prompt_docs(r["text"], r.get("retrieved", []), cfg.models.generator)
+        per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m,
+                      "docs_shown": len(shown), "evidence_chars": sum(map(len, shown))})
+    return per_q
+
+
 def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path: Path, test, epochs: int,
                drep: dict | None, progress: bool) -> dict:
     """One system on one seed: write-back epochs, then the test queries. Returns its result (saved by caller)."""
@@ -128,13 +139,7 @@ def run_system(cfg: Config, system: str, sdir: Path, base_store: Path, log_path:
     train_s = time.perf_counter() - t0
     recs = [{"query_id": t.qid, "text": t.question.text} for t in test]
     answered, test_s = answer_queries(scfg, recs, use_experience=mode == "bidirectional")
-    per_q = []
-    g = cfg.models.generator
-    for t, r in zip(test, answered, strict=True):
-        m = query_metrics(r, t.question.answers)
-        shown = prompt_docs(r["text"], r.get("retrieved", []), g)   # what the generator was shown
-        per_q.append({"qid": t.qid, "group": t.group, "answer": r.get("answer"), **m,
-                      "docs_shown": len(shown), "evidence_chars": sum(map(len, shown))})
+    per_q = score_answers(cfg, test, answered)
     st = Store.from_config(scfg.store, cfg.models.embedder.dim)
     written = [r for r in st.table(CORPUS).to_arrow().select(["doc_id", "text", "query_id", "origin", "scores"])
                .to_pylist() if r["origin"] == "writeback"]
