@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -369,16 +370,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a scheduler's stop): handled like Ctrl-C, so the command unwinds and the model engines
+    it started (vLLM's engine-core and worker processes) are shut down by their exit hooks instead of being
+    left running without a parent."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Its results go to stdout (with --json: one JSON document, also when it fails); logs,
     progress and warnings go to stderr (`bidirag.output`). Exit 0 done, 1 job failed (nothing committed),
-    2 bad input (one line naming the problem and the fix), 130 interrupted."""
+    2 bad input (one line naming the problem and the fix), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = parser().parse_args(argv)
     setup_logging(quiet=getattr(args, "quiet", False))
     take_results()
-    with reserved_stdout():
-        code, failure = _run(args)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with reserved_stdout():
+            code, failure = _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     results = take_results()
     if getattr(args, "json", False) and failure is not None:
         results = [json.dumps(failure, indent=1, default=str)]
@@ -409,11 +424,13 @@ def _run(args) -> tuple[int, dict | None]:
     except JobFailed as e:
         print(f"bidirag: error: {e}", file=sys.stderr)
         return 1, {**e.report, "exit_code": 1}
-    except KeyboardInterrupt:
-        msg = ("interrupted; nothing of the current epoch was committed. Committed epochs stay; "
-               "`bidirag replay` resumes after the last one.")
+    except KeyboardInterrupt as e:
+        code = 143 if isinstance(e, Terminated) else 130
+        msg = (f"{'terminated' if code == 143 else 'interrupted'}; nothing of the current epoch was committed. "
+               "Committed epochs stay; `bidirag replay` resumes after the last one (`bidirag eval` after the last "
+               "finished seed and system).")
         print(f"bidirag: {msg}", file=sys.stderr)
-        return 130, {"status": "interrupted", "error": msg, "exit_code": 130}
+        return code, {"status": "interrupted", "error": msg, "exit_code": code}
     except Exception as e:
         logger.exception("%s failed unexpectedly", args.cmd)
         return 1, {"status": "error", "error": f"{type(e).__name__}: {e}", "exit_code": 1}

@@ -129,3 +129,43 @@ def test_readers_during_a_commit_see_old_or_new_never_a_mix(tmp_path):
     stop.set()
     t.join()
     assert seen <= {100, 20100} and 100 in seen
+
+
+_TERM = r'''
+import argparse, atexit, os, signal, subprocess, sys, time
+from bidirag import cli
+
+def cmd(args):
+    engine = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # an engine
+    atexit.register(engine.terminate)               # what an engine's exit hook does
+    print("engine", engine.pid, file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+    return 0
+
+ns = argparse.Namespace(fn=cmd, cmd="fake", quiet=True, json=False)
+cli.parser = lambda: type("P", (), {"parse_args": lambda self, argv: ns})()
+sys.exit(cli.main([]))
+'''
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_unwinds_like_ctrl_c_so_engine_processes_are_shut_down():
+    """`kill PID` of a bidirag command: exit 143 with a message, and the exit hooks run (vLLM's engine-core and
+    workers were left running after a killed `bidirag eval` before SIGTERM was handled)."""
+    p = subprocess.run([sys.executable, "-c", _TERM], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    engine = int(p.stderr.split("engine ", 1)[1].split()[0])
+    try:
+        assert p.returncode == 143, p.stderr
+        assert "terminated; nothing of the current epoch was committed" in p.stderr
+        assert not _running(engine)
+    finally:
+        if _running(engine):
+            os.kill(engine, 9)
