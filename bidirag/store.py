@@ -311,16 +311,19 @@ class Store:
         """Every row's text by doc_id (the whole table read once: for offline analysis, not the hot path)."""
         return {r["doc_id"]: r["text"] for r in self.table(name).to_arrow().select(["doc_id", "text"]).to_pylist()}
 
-    def existing_ids(self, tbl, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def rows_by_id(self, tbl, ids: list[str], columns: tuple[str, ...] = ("doc_id",)) -> list[dict]:
+        """The rows of `tbl` (at its checked-out version) whose doc_id is in `ids`: a keyed filter, 500 ids a query."""
+        out: list[dict] = []
+        ids = sorted(set(ids))
         for s in range(0, len(ids), 500):
             chunk = [i.replace("'", "''") for i in ids[s:s + 500]]
-            if not chunk:
-                continue
             where = "doc_id IN (" + ",".join(f"'{i}'" for i in chunk) + ")"
-            found |= set(tbl.search().where(where).select(["doc_id"]).limit(len(chunk)).to_arrow()
-                         .column("doc_id").to_pylist())
-        return found
+            out += tbl.search().where(where).select(list(dict.fromkeys(("doc_id", *columns)))).limit(len(chunk)) \
+                .to_arrow().to_pylist()
+        return out
+
+    def existing_ids(self, tbl, ids: list[str]) -> set[str]:
+        return {r["doc_id"] for r in self.rows_by_id(tbl, ids)}
 
     def pin_for(self, name: str, epoch: int) -> int:
         """The version an epoch must read: the head, unless a crashed attempt of this same epoch already

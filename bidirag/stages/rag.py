@@ -98,19 +98,14 @@ class Retrieve(Stage):
             for r, c in zip(records, crit, strict=True):
                 r["warnings"] = [critique_text(x.extra) for x in c]
 
-
     def _sources(self, hits) -> list[list[dict]]:
         """`retrieval.show_written: source`: each written doc with a single source (a quote) is shown as the corpus
         paragraph it quotes, at the written doc's distance, with `via` = the written doc's id; a paragraph is shown
         once, at its nearest place. One batched lookup of the paragraphs (pinned corpus)."""
         src = lambda x: x.extra.get("source_doc_ids") or []  # noqa: E731
         want = {src(x)[0] for h in hits for x in h if x.extra.get("origin") == "writeback" and len(src(x)) == 1}
-        paras = {}
-        if want:
-            where = "doc_id IN (" + ",".join("'" + i.replace("'", "''") + "'" for i in sorted(want)) + ")"
-            rows = (self._corpus.search().where(where).select(["doc_id", "text", "origin"]).limit(len(want))
-                    .to_arrow().to_pylist())
-            paras = {p["doc_id"]: p for p in rows if p.get("origin") != "writeback"}
+        paras = {p["doc_id"]: p for p in self._store.rows_by_id(self._corpus, list(want), ("text", "origin"))
+                 if p.get("origin") != "writeback"}
         out = []
         for h in hits:
             docs, seen = [], set()
