@@ -138,12 +138,13 @@ class RetrievalConfig(_Strict):
         "come from the other docs, and up to this many of the nearest written docs are added to them (merged by "
         "distance). 0 = written docs are never shown; null = written docs compete for the top_k (the paper's "
         "single index; measured to push gold paragraphs out of the top 3, see README)."))
-    show_written: Literal["text", "source"] = Field("text", description=(
+    show_written: Literal["text", "source", "missing_source"] = Field("text", description=(
         "What the prompt shows for a retrieved written doc: text = its stored text; source = the corpus paragraph "
         "its quote came from (its single `source_doc_ids` entry, `writeback.form: quote`), in the written doc's "
-        "place by distance and not repeated where the top_k already has it. With source a written doc is an index "
-        "entry only: a later prompt shows corpus text alone. A written doc without a single source shows its "
-        "text."))
+        "place by distance (moved up if the top_k already has it); missing_source = that paragraph only where the "
+        "top_k lacks it (a prompt whose top_k has it is left as it is). With source/missing_source a written doc "
+        "is an index entry only: a later prompt shows corpus text alone. A written doc without a single source "
+        "shows its text."))
 
 
 DEFAULT_CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content", "complete", "opinion",

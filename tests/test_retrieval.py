@@ -137,3 +137,16 @@ def test_show_written_source_shows_a_paragraph_once_and_keeps_other_written_docs
     cfg2 = fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(update={"uri": fake_cfg.store.uri + "-2"})})
     docs2 = _retrieve_docs(cfg2, st2, written_extra=1, show_written="source")
     assert docs2[0]["doc_id"] == "w1" and docs2[0]["origin"] == "writeback"
+
+
+def test_show_written_missing_source_adds_only_a_paragraph_the_top_k_lacks(fake_cfg):
+    st = _quote_store(fake_cfg, [["s2"], ["s3"]])
+    plain = [d["doc_id"] for d in _retrieve_docs(fake_cfg, st, written_extra=0)]
+    docs = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="missing_source")
+    assert [d["doc_id"] for d in docs] == ["s3", *plain] and docs[0]["via"] == "w1"   # s3 was missing: added
+    cfg2 = fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(update={"uri": fake_cfg.store.uri + "-2"})})
+    st2 = _quote_store(cfg2, [["s2"], ["s0"]])
+    kept = _retrieve_docs(cfg2, st2, written_extra=1, show_written="missing_source")
+    # s0 is in the top-2 already: the prompt is the plain top-2, in its own order, nothing moved
+    assert [d["doc_id"] for d in kept] == [d["doc_id"] for d in _retrieve_docs(cfg2, st2, written_extra=0)]
+    assert all("via" not in d for d in kept)

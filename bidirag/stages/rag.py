@@ -77,7 +77,7 @@ class Retrieve(Stage):
         # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units;
         # the filter only where there are written docs to keep out (a prefilter is a pass over the table)
         apart = extra is not None and self._has_written
-        ccols = (*cols, "source_doc_ids") if self.cfg.retrieval.show_written == "source" else cols
+        ccols = (*cols, "source_doc_ids") if self.cfg.retrieval.show_written != "text" else cols
         hits = self._store.search(self._corpus, qv, k, columns=ccols, where=NOT_WRITTEN if apart else None)
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k, columns=cols)
@@ -101,16 +101,22 @@ class Retrieve(Stage):
     def _sources(self, hits) -> list[list[dict]]:
         """`retrieval.show_written: source`: each written doc with a single source (a quote) is shown as the corpus
         paragraph it quotes, at the written doc's distance, with `via` = the written doc's id; a paragraph is shown
-        once, at its nearest place. One batched lookup of the paragraphs (pinned corpus)."""
+        once, at its nearest place. `missing_source`: the same, but a written doc whose paragraph the list already
+        has is dropped (the paragraph keeps its own place), so only a paragraph the search missed is added. One
+        batched lookup of the paragraphs (pinned corpus)."""
+        keep_places = self.cfg.retrieval.show_written == "missing_source"
         src = lambda x: x.extra.get("source_doc_ids") or []  # noqa: E731
         want = {src(x)[0] for h in hits for x in h if x.extra.get("origin") == "writeback" and len(src(x)) == 1}
         paras = {p["doc_id"]: p for p in self._store.rows_by_id(self._corpus, list(want), ("text", "origin"))
                  if p.get("origin") != "writeback"}
         out = []
         for h in hits:
+            corpus = {x.doc_id for x in h if x.extra.get("origin") != "writeback"}
             docs, seen = [], set()
             for x in h:
                 p = paras.get(src(x)[0]) if x.extra.get("origin") == "writeback" and len(src(x)) == 1 else None
+                if p is not None and keep_places and p["doc_id"] in corpus:
+                    continue                    # the list has the paragraph at its own place
                 d = ({"doc_id": p["doc_id"], "text": p["text"], "distance": x.distance, "origin": p.get("origin"),
                       "via": x.doc_id} if p is not None else
                      {"doc_id": x.doc_id, "text": x.text, "distance": x.distance, "origin": x.extra.get("origin")})
