@@ -139,7 +139,8 @@ def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
     assert res["protocol"]["results_wall_seconds"] == round(sum(both), 1)
     # a write-back setting changes naive's key, not standard RAG's (it never runs a check)
     stricter = fake_cfg.model_copy(update={"acceptance": fake_cfg.acceptance.model_copy(
-        update={"grounding_threshold": 0.99})})
+        update={"grounding_threshold": 0.99}), "retrieval": fake_cfg.retrieval.model_copy(
+        update={"show_written": "missing_source"})})
     naive = tmp_path / "e/seed-1/naive.result.json"
     n_first = naive.stat().st_mtime_ns
     verdicts = sorted((tmp_path / "e/seed-1/naive/runs").glob("*/epoch-*/verdicts.jsonl"))[0].read_text()

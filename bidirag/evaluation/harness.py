@@ -234,10 +234,12 @@ def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems
 
 def answering_digest(cfg: Config) -> str:
     """Digest of the settings a system that never writes (standard RAG, `writeback`) depends on: the config without
-    the write-back side (acceptance checks, dedup, write form, experience store), which it never runs."""
+    the write-back side (acceptance checks, dedup, write form, experience store, how written docs are shown),
+    which it never runs: its store holds no written doc."""
     d = cfg.model_dump(mode="json")
     for k in ("acceptance", "dedup", "writeback", "experience"):
         d.pop(k, None)
+    d["retrieval"].pop("show_written", None)
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
