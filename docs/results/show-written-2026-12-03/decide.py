@@ -25,7 +25,10 @@ from bidirag.evaluation.protocol import GROUPS, sample
 
 ROOT = Path(__file__).resolve().parents[3]
 METRICS = ("f1", "answer_contains_gold", "answer_coverage")
-MODES = ("source", "missing_source")
+# variant -> (show_written, critiques in the prompt); "nocrit" = the same without the experience store's critiques
+VARIANTS = {"source": ("source", True), "missing_source": ("missing_source", True),
+            "missing_source-nocrit": ("missing_source", False)}
+MODES = tuple(VARIANTS)
 
 
 def main(out: Path, seeds: list[int], dump: Path | None) -> None:
@@ -42,10 +45,11 @@ def main(out: Path, seeds: list[int], dump: Path | None) -> None:
         for mode in MODES:
             cache = sd / f"bidirectional-show-{mode}.per_query.json"
             if not cache.exists():
+                shown, crit = VARIANTS[mode]
                 scfg = harness._with(cfg, store={"uri": str(sd / "bidirectional" / "store")},
-                                     retrieval={"show_written": mode}, writeback={"mode": "bidirectional"})
+                                     retrieval={"show_written": shown}, writeback={"mode": "bidirectional"})
                 recs = [{"query_id": t.qid, "text": t.question.text} for t in test]
-                answered, secs = harness.answer_queries(scfg, recs, use_experience=True)
+                answered, secs = harness.answer_queries(scfg, recs, use_experience=crit)
                 per_q = harness.score_answers(scfg, test, answered)
                 for q, r in zip(per_q, answered, strict=True):
                     q["via"] = sum(bool(d.get("via")) for d in r.get("retrieved", []))
