@@ -138,7 +138,7 @@ class RetrievalConfig(_Strict):
         "come from the other docs, and up to this many of the nearest written docs are added to them (merged by "
         "distance). 0 = written docs are never shown; null = written docs compete for the top_k (the paper's "
         "single index; measured to push gold paragraphs out of the top 3, see README)."))
-    show_written: Literal["text", "source", "missing_source"] = Field("text", description=(
+    show_written: Literal["text", "source", "missing_source"] = Field("missing_source", description=(
         "What the prompt shows for a retrieved written doc: text = its stored text; source = the corpus paragraph "
         "its quote came from (its single `source_doc_ids` entry, `writeback.form: quote`), in the written doc's "
         "place by distance (moved up if the top_k already has it); missing_source = that paragraph only where the "
@@ -261,8 +261,12 @@ class WritebackConfig(_Strict):
 
 
 class ExperienceConfig(_Strict):
-    top_m: int = Field(2, ge=0, le=20, description="Most similar past critiques put in the prompt as "
-                                                   "warnings (0 disables the experience store).")
+    top_m: int = Field(0, ge=0, le=20, description=(
+        "Most similar past critiques put in the prompt as warnings (the paper's experience store; critiques are "
+        "recorded either way). 0 (default): none shown. Measured on the calibrate split "
+        "(docs/results/show-written-2026-12-03.md): with 2, re-asked questions lost 3.1 [1.0, 5.4] points of "
+        "F1 against standard RAG — a critique of a rejected answer, most of them right, turns the generator away "
+        "from it — and no group gained distinguishably."))
 
 
 class DistillConfig(_Strict):

@@ -124,17 +124,20 @@ def test_a_stage_that_raises_fails_its_records_not_the_job(fake_cfg, corpus_file
     assert rep["failed"] == 5 and rep["written"] == 0 and rep["tag"] == "epoch-1"
 
 
-def test_critiques_are_retrieved_into_later_prompts(fake_cfg, corpus_file, query_log, tmp_path):
+def test_critiques_are_recorded_and_shown_in_later_prompts_only_when_asked(fake_cfg, corpus_file, query_log,
+                                                                          tmp_path):
     ingest(fake_cfg, corpus_file, progress=False)
     run_epoch(fake_cfg, query_log, run_name="e1", progress=False)   # q5 fails attribution -> critique
+    assert _store(fake_cfg).table(EXPERIENCE).count_rows() >= 1     # recorded with the default (top_m 0) too
     log = write_log(tmp_path / "later.jsonl", [{"query_id": "z", "text": "unanswerable: who was Tesla really?"}])
+    assert fake_cfg.experience.top_m == 0                            # the default: none in the prompt
     rep = run_epoch(fake_cfg, log, run_name="e2", progress=False)
     v = json.loads((Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()[0])
-    assert v["warnings"] and "rejected" in v["warnings"][0]
-    off = fake_cfg.model_copy(update={"experience": fake_cfg.experience.model_copy(update={"top_m": 0})})
-    rep = run_epoch(off, log, run_name="e3", progress=False)
-    v = json.loads((Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()[0])
     assert not v["warnings"]
+    shown = fake_cfg.model_copy(update={"experience": fake_cfg.experience.model_copy(update={"top_m": 2})})
+    rep = run_epoch(shown, log, run_name="e3", progress=False)
+    v = json.loads((Path(rep["report_dir"]) / "verdicts.jsonl").read_text().splitlines()[0])
+    assert v["warnings"] and "rejected" in v["warnings"][0]
 
 
 def test_naive_writes_every_answer_and_standard_writes_nothing(fake_cfg, corpus_file, query_log):

@@ -115,7 +115,7 @@ def _retrieve_docs(cfg, st, **retrieval):
 
 def test_show_written_source_shows_the_quoted_paragraph_in_the_written_docs_place(fake_cfg):
     st = _quote_store(fake_cfg, [["s2"], ["s3"]])
-    as_text = _retrieve_docs(fake_cfg, st, written_extra=1)
+    as_text = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="text")
     assert [d["doc_id"] for d in as_text][0] == "w1"                 # nearest: the written doc, shown as its text
     docs = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="source")
     assert [d["doc_id"] for d in docs] == ["s3", "s0", "s1"]          # w1's place, its paragraph's text
