@@ -23,6 +23,18 @@ def test_insert_new_is_one_version_and_idempotent(tmp_path):
     assert st.texts(CORPUS) == {"d0": "text 0", "d1": "text 1", "d2": "text 2"}
 
 
+def test_rows_by_id_reads_the_pinned_version_and_quotes_ids(tmp_path):
+    st = Store(tmp_path / "s", dim=4)
+    st.init()
+    rows = [_row(i, np.eye(4)[i].tolist()) for i in range(2)]
+    _, v = st.insert_new(CORPUS, rows)
+    st.insert_new(CORPUS, [{**_row(3, np.eye(4)[3].tolist()), "doc_id": "it's"}])
+    got = st.rows_by_id(st.table(CORPUS), ["d1", "it's", "absent", "d1"], ("text",))
+    assert sorted((r["doc_id"], r["text"]) for r in got) == [("d1", "text 1"), ("it's", "text 3")]
+    assert [r["doc_id"] for r in st.rows_by_id(st.pinned(CORPUS, v), ["it's", "d0"])] == ["d0"]   # not yet there
+    assert st.rows_by_id(st.table(CORPUS), []) == [] and st.existing_ids(st.table(CORPUS), ["d0", "x"]) == {"d0"}
+
+
 @pytest.mark.parametrize("locked", [True, False])
 def test_insert_new_is_exactly_once_with_and_without_the_writer_lock(tmp_path, locked):
     from bidirag.lock import holds_writer_lock, writer_lock

@@ -156,7 +156,7 @@ class Recall(Stage):
         by_key, by_query = self._stored(set(keys), set(qkeys))
         for r, k, qk in zip(records, keys, qkeys, strict=True):
             r["memo_key"] = k
-            # a written doc shown as its source paragraph (`retrieval.show_written: source`) is there as `via`
+            # a written doc shown as its paragraph (`retrieval.show_written` source/missing_source) is its `via`
             ids = {x for d in r["retrieved"] for x in (d["doc_id"], d.get("via")) if x}
             written = next((p for doc, p in by_query.get(qk, []) if doc in ids), None)
             if k in by_key or written is not None:
