@@ -19,14 +19,19 @@ def _store(cfg):
     return st
 
 
-def _retrieve(cfg, st, **retrieval):
+def _retrieve_docs(cfg, st, **retrieval):
     cfg = cfg.model_copy(update={"retrieval": cfg.retrieval.model_copy(update={"top_k": 2, **retrieval})})
     # with a (here empty) knowledge_units table, as every epoch has one: its merge keeps the written extra
     stage = Retrieve(cfg, st.table(CORPUS).version, units_version=st.table(UNITS).version)
     stage.setup()
     rec = {"text": "alpha beta gamma delta", "status": "ok"}
     stage.process_batch([rec])
-    return [d["doc_id"] for d in rec["retrieved"]], [d["distance"] for d in rec["retrieved"]]
+    return rec["retrieved"]
+
+
+def _retrieve(cfg, st, **retrieval):
+    docs = _retrieve_docs(cfg, st, **retrieval)
+    return [d["doc_id"] for d in docs], [d["distance"] for d in docs]
 
 
 def test_written_docs_are_added_beside_the_corpus_top_k(fake_cfg):
@@ -104,13 +109,9 @@ def _quote_store(cfg, src_ids):
     return st
 
 
-def _retrieve_docs(cfg, st, **retrieval):
-    cfg = cfg.model_copy(update={"retrieval": cfg.retrieval.model_copy(update={"top_k": 2, **retrieval})})
-    stage = Retrieve(cfg, st.table(CORPUS).version, units_version=st.table(UNITS).version)
-    stage.setup()
-    rec = {"text": "alpha beta gamma delta", "status": "ok"}
-    stage.process_batch([rec])
-    return rec["retrieved"]
+def _elsewhere(cfg):
+    """The same config with a second store beside the first."""
+    return cfg.model_copy(update={"store": cfg.store.model_copy(update={"uri": cfg.store.uri + "-2"})})
 
 
 def test_show_written_source_shows_the_quoted_paragraph_in_the_written_docs_place(fake_cfg):
@@ -132,9 +133,8 @@ def test_show_written_source_shows_a_paragraph_once_and_keeps_other_written_docs
     ids = [d["doc_id"] for d in docs]
     assert ids == ["s0", "s1"] and docs[0]["via"] == "w1"            # s0 moved to w1's place, not shown twice
     # a written doc without a single source (the sentence form records every retrieved doc) is shown as its text
-    st2 = _quote_store(fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(
-        update={"uri": fake_cfg.store.uri + "-2"})}), [["s2"], ["s0", "s1"]])
-    cfg2 = fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(update={"uri": fake_cfg.store.uri + "-2"})})
+    cfg2 = _elsewhere(fake_cfg)
+    st2 = _quote_store(cfg2, [["s2"], ["s0", "s1"]])
     docs2 = _retrieve_docs(cfg2, st2, written_extra=1, show_written="source")
     assert docs2[0]["doc_id"] == "w1" and docs2[0]["origin"] == "writeback"
 
@@ -144,7 +144,7 @@ def test_show_written_missing_source_adds_only_a_paragraph_the_top_k_lacks(fake_
     plain = [d["doc_id"] for d in _retrieve_docs(fake_cfg, st, written_extra=0)]
     docs = _retrieve_docs(fake_cfg, st, written_extra=1, show_written="missing_source")
     assert [d["doc_id"] for d in docs] == ["s3", *plain] and docs[0]["via"] == "w1"   # s3 was missing: added
-    cfg2 = fake_cfg.model_copy(update={"store": fake_cfg.store.model_copy(update={"uri": fake_cfg.store.uri + "-2"})})
+    cfg2 = _elsewhere(fake_cfg)
     st2 = _quote_store(cfg2, [["s2"], ["s0"]])
     kept = _retrieve_docs(cfg2, st2, written_extra=1, show_written="missing_source")
     # s0 is in the top-2 already: the prompt is the plain top-2, in its own order, nothing moved

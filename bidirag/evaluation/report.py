@@ -88,7 +88,9 @@ def _extra(p: dict) -> str:
         return ""
     if p["written_extra"] is None:
         return " (written docs compete for it)"
-    shown = " (each shown as the corpus paragraph it quotes)" if p.get("show_written") == "source" else ""
+    shown = {"source": " (each shown as the corpus paragraph it quotes)",
+             "missing_source": " (each shown as the corpus paragraph it quotes, only where the top-k lacks it)"
+             }.get(p.get("show_written"), "")
     return f" + up to {p['written_extra']} written doc(s) beside it{shown}"
 
 

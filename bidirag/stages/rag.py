@@ -77,7 +77,9 @@ class Retrieve(Stage):
         # the top-k: corpus paragraphs (with written docs competing when written_extra is null) and knowledge units;
         # the filter only where there are written docs to keep out (a prefilter is a pass over the table)
         apart = extra is not None and self._has_written
-        ccols = (*cols, "source_doc_ids") if self.cfg.retrieval.show_written != "text" else cols
+        # a written doc's source is read only where written docs exist and are shown as their paragraphs
+        paragraphs = self.cfg.retrieval.show_written != "text" and self._has_written
+        ccols = (*cols, "source_doc_ids") if paragraphs else cols
         hits = self._store.search(self._corpus, qv, k, columns=ccols, where=NOT_WRITTEN if apart else None)
         if self._units is not None:   # corpus and knowledge units merged into one top-k
             unit_hits = self._store.search(self._units, qv, k, columns=cols)
@@ -87,7 +89,7 @@ class Retrieve(Stage):
             written = self._store.search(self._corpus, qv, extra, columns=ccols, where=WRITTEN)
             hits = [sorted(h + [x for x in w if len(h) < k or x.distance <= h[-1].distance], key=by)
                     for h, w in zip(hits, written, strict=True)]
-        shown = self._sources(hits) if ccols != cols and self._has_written else None
+        shown = self._sources(hits) if paragraphs else None
         for i, (r, h, v) in enumerate(zip(records, hits, qv, strict=True)):
             r["retrieved"] = shown[i] if shown is not None else [
                 {"doc_id": x.doc_id, "text": x.text, "distance": x.distance, "origin": x.extra.get("origin")}
