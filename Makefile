@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 VLLM_STAMP := $(VENV)/.vllm
 PREPARED := $(BIDIRAG_CACHE)/.prepared
 
-.PHONY: demo test setup prepare lint clean-runs eval eval-quick calibrate bench vllm
+.PHONY: eval-shifts demo test setup prepare lint clean-runs eval eval-quick calibrate bench vllm
 
 setup: $(STAMP)
 
@@ -64,6 +64,15 @@ eval: prepare vllm
 eval-quick: prepare vllm
 	$(BIDIRAG) eval --out runs/eval-quick --systems $(EVAL_SYSTEMS) --seeds 42 --writeback-queries 60 \
 	  --test-queries 30 $(EVAL_ARGS)
+
+# Data nobody here wrote, tuned or calibrated on (SQuADShifts: new Wikipedia, NYT, Reddit, Amazon reviews; README
+# "Evaluation"): every article of one set per run, SHIFT=new_wiki|nyt|reddit|amazon_reviews (~25 min per seed).
+SHIFT ?= nyt
+SHIFT_SEEDS ?= 42
+eval-shifts: prepare vllm
+	$(BIDIRAG) data fetch squad-shifts --out data/squad-shifts
+	$(BIDIRAG) eval --dataset data/squad-shifts/$(SHIFT)_v1.0.json --split all --out runs/eval-shifts-$(SHIFT) \
+	  --systems standard,bidirectional --seeds $(SHIFT_SEEDS) $(EVAL_ARGS)
 
 # Thresholds and model choices are made here, on the calibration articles only (bidirag/data/eval_split.json),
 # with the design split's held-out answers beside them (CALIBRATE_DESIGN: the dev articles of the trust model's

@@ -287,8 +287,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--test-queries", type=int, default=100, help="test queries per seed (three groups)")
     sp.add_argument("--epochs", type=int, default=1)
     sp.add_argument("--dataset", default=None, help="a SQuAD v1.1-format JSON file (default: SQuAD-dev rag_eval)")
-    sp.add_argument("--split", default="report", choices=["report", "calibrate"],
-                    help="report: the figures; calibrate: where thresholds and models are chosen (make calibrate)")
+    sp.add_argument("--split", default="report", choices=["report", "calibrate", "all"],
+                    help="report: the figures; calibrate: where thresholds and models are chosen (make calibrate); "
+                         "all: every article of a --dataset nothing was calibrated on")
     sp.add_argument("--reading", default=None, help="--split calibrate: reading labels of calibrate-split answers "
                                                     "(JSONL: query_id, doc, judgement); the trust threshold must "
                                                     "then reach the target by reading too")

@@ -16,9 +16,13 @@ def _json_flag(sp) -> None:
 
 
 def cmd_data_fetch(args) -> int:
-    from bidirag.data.fetch import fetch_squad
+    from bidirag.data.fetch import fetch_squad, fetch_squad_shifts
 
-    emit(fetch_squad(args.out, n_queries=args.queries, seed=args.seed))
+    out = args.out or f"data/{args.name}"
+    if args.name == "squad-shifts":
+        emit(fetch_squad_shifts(out))
+    else:
+        emit(fetch_squad(out, n_queries=args.queries, seed=args.seed))
     return 0
 
 
@@ -91,10 +95,11 @@ def cmd_models_eval_nli(args) -> int:
 
 def add_models_commands(sub) -> None:
     dp = sub.add_parser("data", help="offline datasets").add_subparsers(dest="data_cmd", required=True)
-    sp = dp.add_parser("fetch", help="prepare a dataset (squad)")
-    sp.add_argument("name", choices=["squad"])
-    sp.add_argument("--out", default="data/squad")
-    sp.add_argument("--queries", type=int, default=200, help="questions in the log (0 = all)")
+    sp = dp.add_parser("fetch", help="prepare a dataset: squad (demo corpus, query log, labels) or squad-shifts "
+                                     "(four SQuAD-format QA sets on other text, for `bidirag eval --dataset`)")
+    sp.add_argument("name", choices=["squad", "squad-shifts"])
+    sp.add_argument("--out", default=None, help="default: data/NAME")
+    sp.add_argument("--queries", type=int, default=200, help="squad: questions in the log (0 = all)")
     sp.add_argument("--seed", type=int, default=42)
     _json_flag(sp)
     sp.set_defaults(fn=cmd_data_fetch)

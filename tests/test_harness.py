@@ -159,6 +159,10 @@ def test_any_squad_format_dataset(fake_cfg, tmp_path):
                    dataset=str(f), **QUIET)
     assert res["protocol"]["dataset"] == f"SQuAD-format file {f}"
     assert res["protocol"]["seed_corpus_paragraphs"] == 6       # 2 of the 3 articles are the report split
+    every = run_eval(fake_cfg, tmp_path / "all", ["standard"], [3], n_writeback=8, n_test=6, dataset=str(f),
+                     split="all", **QUIET)                      # a dataset nothing was calibrated on: all of it
+    assert every["protocol"]["seed_corpus_paragraphs"] == 9 and every["protocol"]["split"] == "all"
+    assert every["protocol"]["split_rule"].startswith("every article")
 
 
 @pytest.mark.parametrize("data,msg", [
@@ -183,6 +187,7 @@ def test_malformed_datasets_are_named(tmp_path, data, msg):
     (["--seeds", "1,1"], "seeds must be distinct"),
     (["--seeds", "a,b"], "give distinct integers"),
     (["--dataset", "missing.json"], "no such file"),
+    (["--split", "all"], "--split all: the default dataset's calibrate articles chose the thresholds"),
     (["--reading", "labels.jsonl"], "use it with --split calibrate"),
     (["--design", "answers.jsonl"], "use it with --split calibrate"),
     (["--design", "missing.jsonl", "--split", "calibrate", "--systems", "naive"], "--design:"),
@@ -343,3 +348,30 @@ def test_reading_labels_make_the_choice_hold_by_reading_too(tmp_path):
     bad.write_text('{"query_id": "q1", "doc": "x", "judgement": "maybe"}\n')
     with pytest.raises(EvalError, match="bad.jsonl:1: judgement 'maybe'"):
         load_reading(bad)
+
+
+def test_squad_shifts_are_fetched_from_the_sdist_as_squad_format_files(tmp_path, monkeypatch):
+    """`bidirag data fetch squad-shifts` copies the SQuADShifts files out of the cached bigbench sdist and checks
+    each loads as a SQuAD-format dataset; a file that does not is named."""
+    import io
+    import tarfile
+
+    from bidirag.data import bigbench
+    from bidirag.data.fetch import fetch_squad_shifts
+
+    monkeypatch.setenv("BIDIRAG_CACHE", str(tmp_path / "cache"))
+    good = _squad(tmp_path / "good.json").read_bytes()
+    sdist = bigbench.sdist_path()
+    sdist.parent.mkdir(parents=True)
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name in bigbench.SHIFTS:
+            data = good if name != "reddit" else b'{"data": []}'
+            info = tarfile.TarInfo(bigbench.PREFIX + bigbench.shift_member(name))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    res = fetch_squad_shifts(tmp_path / "out", names=("nyt", "new_wiki"))
+    assert res["nyt"] == {"file": str(tmp_path / "out/nyt_v1.0.json"), "articles": 3, "paragraphs": 9,
+                          "questions": 36}
+    assert "nyt_v1.0.json" in (tmp_path / "out/README.md").read_text()
+    with pytest.raises(DatasetError, match="reddit_v1.0.json: top level"):
+        fetch_squad_shifts(tmp_path / "out", names=("reddit",))

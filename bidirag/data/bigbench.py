@@ -22,6 +22,13 @@ MEMBERS = (
     "presuppositions_as_nli/task.json",
     "truthful_qa/task_mc.json",
 )
+# SQuADShifts (Miller et al., 2020): SQuAD v1.1-format QA sets written on other text by other crowdworkers;
+# extracted only when asked for (`bidirag data fetch squad-shifts`).
+SHIFTS = ("new_wiki", "nyt", "reddit", "amazon_reviews")
+
+
+def shift_member(name: str) -> str:
+    return f"squad_shifts/{name}_v1.0.json"
 
 
 def sdist_path(root: Path | None = None) -> Path:
@@ -75,13 +82,13 @@ def _download_from_pypi(path: Path) -> None:
 
 
 def task_file(member: str, root: Path | None = None) -> Path:
-    """Path of an extracted task file; extracts all MEMBERS on first use."""
+    """Path of an extracted task file; extracts all MEMBERS (and `member`) on first use."""
     base = (root or cache_dir()) / "bigbench"
     target = base / member
     if target.exists():
         return target
     sdist = fetch_sdist(root)
-    wanted = {PREFIX + m: base / m for m in MEMBERS}
+    wanted = {PREFIX + m: base / m for m in (*MEMBERS, member)}
     with tarfile.open(sdist, "r:gz") as tar:
         for info in tar:
             dest = wanted.get(info.name)

@@ -1,4 +1,5 @@
-"""`bidirag data fetch squad`: seed corpus, query log and (separate) labels from SQuAD v1.1 dev."""
+"""`bidirag data fetch squad`: seed corpus, query log and (separate) labels from SQuAD v1.1 dev.
+`bidirag data fetch squad-shifts`: the four SQuADShifts QA sets, as SQuAD-format files for `bidirag eval --dataset`."""
 
 from __future__ import annotations
 
@@ -49,3 +50,41 @@ def fetch_squad(out: str | Path, n_queries: int = 200, seed: int = 42) -> dict:
                                                n_queries=len(qs), seed=seed))
     return {"corpus": str(out / "corpus.parquet"), "paragraphs": len(texts),
             "queries": str(out / "queries.jsonl"), "n_queries": len(qs), "labels": str(out / "labels.jsonl")}
+
+
+SHIFTS_CARD = """# SQuADShifts, as prepared by `bidirag data fetch squad-shifts`
+
+- Source: SQuADShifts (Miller, Krauth, Recht and Schmidt, "The Effect of Natural Distribution Shift on Question
+  Answering Models", ICML 2020), read from `bigbench==1.0.0` (PyPI sdist) `bigbench/benchmark_tasks/squad_shifts/`.
+  New SQuAD v1.1-format questions written by other crowdworkers on other text: recent Wikipedia articles
+  (`new_wiki`), New York Times articles (`nyt`), Reddit posts (`reddit`, one "article" of all posts) and Amazon
+  product reviews (`amazon_reviews`). Nothing in bidirag was designed, trained or calibrated on them.
+- Licence and attribution: as stated by the SQuADShifts authors and the BIG-bench task; these files are not
+  committed to the repository. Keep this attribution when redistributing.
+- Files: {files}
+- Use: `bidirag eval --dataset {out}/nyt_v1.0.json --split all ...` (every article: no threshold was chosen on them).
+"""
+
+
+def fetch_squad_shifts(out: str | Path, names: tuple[str, ...] | None = None) -> dict:
+    """Copy the SQuADShifts files out of the bigbench sdist (downloaded once into the cache), checked to load as
+    SQuAD-format datasets."""
+    import shutil
+
+    from bidirag.data.bigbench import SHIFTS, shift_member, task_file
+    from bidirag.evaluation.dataset import load_squad_file
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = {}
+    for name in names or SHIFTS:
+        src = task_file(shift_member(name))
+        dest = out / src.name
+        shutil.copyfile(src, dest)
+        arts = load_squad_file(dest)
+        res[name] = {"file": str(dest), "articles": len(arts), "paragraphs": sum(len(a.paragraphs) for a in arts),
+                     "questions": sum(len(a.questions) for a in arts)}
+    (out / "README.md").write_text(SHIFTS_CARD.format(
+        files=", ".join(f"`{Path(v['file']).name}` ({v['articles']} articles, {v['paragraphs']} paragraphs, "
+                        f"{v['questions']} questions)" for v in res.values()), out=out))
+    return res

@@ -4,7 +4,8 @@ the SQuAD-dev `rag_eval` articles; and the fixed calibration / report split of t
 A malformed file fails with `DatasetError` naming the file, the JSON path of the first problem and the fix.
 The split is by sha256 of the article title (the first third, in that order, calibrates; the rest reports),
 so it is fixed for a given dataset without a file; for the default dataset it is also committed in
-`bidirag/data/eval_split.json` (a test checks the rule reproduces it).
+`bidirag/data/eval_split.json` (a test checks the rule reproduces it). `all` takes every article of a file on
+which no threshold or model was chosen (every other dataset: nothing here was calibrated on it).
 """
 
 from __future__ import annotations
@@ -99,9 +100,15 @@ def load(dataset: str | Path | None) -> tuple[list[Article], str]:
     return load_squad_file(dataset), f"SQuAD-format file {dataset}"
 
 
+SPLITS = ("report", "calibrate", "all")
+
+
 def split(articles: list[Article], role: str) -> list[Article]:
-    """The articles of one role ('calibrate' or 'report')."""
-    if role not in ("calibrate", "report"):
+    """The articles of one role ('calibrate' or 'report'), or every article ('all': a dataset on which nothing
+    was chosen, such as a user's own QA set; the harness refuses it for the default dataset)."""
+    if role not in SPLITS:
         raise ValueError(f"unknown split role {role!r}")
+    if role == "all":
+        return list(articles)
     keep = set(split_titles([a.title for a in articles])[role])
     return [a for a in articles if a.title in keep]

@@ -163,6 +163,10 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
     for flag, given in (("--reading", reading), ("--design", design)):
         if given and (split != "calibrate" or "naive" not in systems):
             raise EvalError(f"{flag} is for choosing thresholds: use it with --split calibrate --systems naive")
+    if split == "all" and dataset is None:
+        raise EvalError("--split all: the default dataset's calibrate articles chose the thresholds, so its figures "
+                        "come from --split report; use --split all only with --dataset FILE that nothing was "
+                        "calibrated on")
     read = load_reading(reading) if reading is not None else None
     pool = design_verdicts(design) if design else []
     t_start = time.perf_counter()
@@ -333,7 +337,9 @@ def _provenance(cfg: Config, desc, split, n_paras, n_writeback, n_test, epochs, 
                 commit: str | None) -> dict:
     g = cfg.models.generator
     return {"dataset": desc, "dataset_digest": key["dataset"], "split": split,
-            "split_rule": "titles by sha256(title): first third calibrate, rest report (bidirag/data/eval_split.json)",
+            "split_rule": ("every article (a dataset no threshold or model was chosen on)" if split == "all" else
+                           "titles by sha256(title): first third calibrate, rest report "
+                           "(bidirag/data/eval_split.json)"),
             "seed_corpus_paragraphs": n_paras, "writeback_queries_per_seed": n_writeback,
             "test_queries_per_seed": n_test, "test_groups": list(GROUPS), "epochs": epochs, "seeds": seeds,
             "config_hash": cfg.digest(), "git_commit": commit, "git_commit_note": "HEAD when this invocation started",
