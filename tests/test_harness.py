@@ -201,6 +201,25 @@ def test_bad_eval_input_exits_2_and_writes_nothing(tmp_path, capsys, args, msg):
     assert code == 2 and msg in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 
+def test_squad_v2_unanswerable_questions_are_skipped_with_a_warning(tmp_path, caplog):
+    f = _squad(tmp_path / "v2.json", n_articles=1, paras=1, qs=2)
+    data = json.loads(f.read_text())
+    data["data"][0]["paragraphs"][0]["qas"].append({"id": "x", "question": "Which number is item 9?", "answers": [],
+                                                    "is_impossible": True, "plausible_answers": [{"text": "9"}]})
+    f.write_text(json.dumps(data))
+    arts = load_squad_file(f)
+    assert [q.qid for q in arts[0].questions] == ["0-0-0", "0-0-1"]
+    assert "1 unanswerable questions" in caplog.text
+    data["data"][0]["paragraphs"][0]["qas"] = data["data"][0]["paragraphs"][0]["qas"][-1:]
+    f.write_text(json.dumps(data))
+    with pytest.raises(DatasetError, match="holds no answerable questions"):
+        load_squad_file(f)
+    data["data"][0]["paragraphs"][0]["qas"][0]["is_impossible"] = False     # no answers and not marked: malformed
+    f.write_text(json.dumps(data))
+    with pytest.raises(DatasetError, match="needs a non-empty list 'answers'"):
+        load_squad_file(f)
+
+
 def test_eval_errors_are_eval_errors():
     assert issubclass(DatasetError, EvalError)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 from bidirag.data.squad import Article, Question, articles_for
 
+logger = logging.getLogger(__name__)
 EVAL_SPLIT_FILE = Path(__file__).resolve().parent.parent / "data" / "eval_split.json"
 
 
@@ -35,7 +37,8 @@ def _need(cond: bool, path: str, where: str, what: str) -> None:
 
 
 def load_squad_file(path: str | Path) -> list[Article]:
-    """Articles of a SQuAD v1.1-format JSON file, validated."""
+    """Articles of a SQuAD v1.1-format JSON file, validated. A SQuAD v2.0 file works too: its unanswerable
+    questions (`is_impossible: true`) are skipped with a warning (their answers list is empty)."""
     p = str(path)
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -45,7 +48,7 @@ def load_squad_file(path: str | Path) -> list[Article]:
         raise DatasetError(f"{p}: not a UTF-8 JSON file ({e})") from None
     _need(isinstance(raw, dict) and isinstance(raw.get("data"), list) and raw["data"], p, "top level",
           "needs a non-empty list 'data'")
-    out, seen_ids, titles = [], set(), set()
+    out, seen_ids, titles, skipped = [], set(), set(), 0
     for ai, art in enumerate(raw["data"]):
         w = f"data[{ai}]"
         _need(isinstance(art, dict) and isinstance(art.get("title"), str) and art["title"].strip(), p, w,
@@ -67,6 +70,9 @@ def load_squad_file(path: str | Path) -> list[Article]:
                 qid = str(qa.get("id") or hashlib.sha256(f"{art['title']}|{qa['question']}".encode()).hexdigest()[:24])
                 _need(qid not in seen_ids, p, wq, f"id {qid!r} appears twice")
                 seen_ids.add(qid)
+                if qa.get("is_impossible") is True:    # SQuAD v2.0: no gold answer to score against
+                    skipped += 1
+                    continue
                 answers = qa.get("answers")
                 _need(isinstance(answers, list) and answers and all(
                     isinstance(a, dict) and isinstance(a.get("text"), str) and a["text"].strip() for a in answers),
@@ -74,7 +80,10 @@ def load_squad_file(path: str | Path) -> list[Article]:
                 golds = tuple(dict.fromkeys(a["text"] for a in answers))
                 questions.append(Question(qid, qa["question"].strip(), golds, art["title"], pi))
         out.append(Article(art["title"], tuple(paragraphs), tuple(questions)))
-    _need(sum(len(a.questions) for a in out) > 0, p, "data", "holds no questions")
+    _need(sum(len(a.questions) for a in out) > 0, p, "data", "holds no answerable questions")
+    if skipped:
+        logger.warning("%s: %d unanswerable questions (SQuAD v2.0 is_impossible) skipped: the evaluation scores "
+                       "answers against gold answers", p, skipped)
     return out
 
 
