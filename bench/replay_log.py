@@ -35,6 +35,7 @@ class LogSpec:
     variant_share: float = 0.3      # share of repeats written as a case/punctuation variant
     start: str = "2026-12-01"       # date of the first night (UTC)
     night_hours: float = 4.0        # queries of a night fall in [00:00, night_hours)
+    unique: bool = False            # the eval stream: every query a different question, no repeats (s unused)
 
 
 def _variants(text: str) -> list[str]:
@@ -60,6 +61,9 @@ def make_log(questions: list[dict], out: str | Path, spec: LogSpec = LogSpec()) 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ranked = rng.sample(questions, len(questions))                 # popularity rank -> question
+    if spec.unique and spec.shards * spec.per_shard > len(ranked):
+        raise ValueError(f"a stream without repeats of {spec.shards} x {spec.per_shard} queries needs as many "
+                         f"questions; there are {len(ranked)}")
     cum = list(itertools.accumulate(1.0 / (r + 1) ** spec.s for r in range(len(ranked))))
     seen: set[str] = set()
     kinds: Counter = Counter()
@@ -68,7 +72,8 @@ def make_log(questions: list[dict], out: str | Path, spec: LogSpec = LogSpec()) 
     with (out / "gold.jsonl").open("w", encoding="utf-8") as gold:
         for night in range(spec.shards):
             day = day0 + timedelta(days=night)
-            draws = rng.choices(range(len(ranked)), cum_weights=cum, k=spec.per_shard)
+            draws = (range(night * spec.per_shard, (night + 1) * spec.per_shard) if spec.unique else
+                     rng.choices(range(len(ranked)), cum_weights=cum, k=spec.per_shard))
             secs = sorted(rng.uniform(0, spec.night_hours * 3600) for _ in draws)
             (out / "nights").mkdir(exist_ok=True)
             path = out / "nights" / f"night-{day:%Y-%m-%d}.jsonl"
@@ -124,8 +129,9 @@ def main(argv=None) -> int:
     ap.add_argument("--per-shard", type=int, default=d.per_shard)
     ap.add_argument("--variant-share", type=float, default=d.variant_share)
     ap.add_argument("--start", default=d.start)
+    ap.add_argument("--unique", action="store_true", help="the eval stream: no repeats")
     a = ap.parse_args(argv)
-    spec = LogSpec(a.seed, a.s, a.shards, a.per_shard, a.variant_share, a.start)
+    spec = LogSpec(a.seed, a.s, a.shards, a.per_shard, a.variant_share, a.start, unique=a.unique)
     print(json.dumps(make_log(rag_eval_questions(), a.out, spec), indent=1))
     return 0
 

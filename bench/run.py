@@ -140,7 +140,8 @@ def _replay(args, work: Path, res: dict) -> int:
     from bench.replay_log import LogSpec
 
     try:
-        spec = LogSpec(seed=args.replay_seed, shards=args.replay_shards, per_shard=args.replay_per_shard)
+        spec = LogSpec(seed=args.replay_seed, shards=args.replay_shards, per_shard=args.replay_per_shard,
+                       unique=args.replay_unique)
         res["replay"] = replay_compare(work, Path(args.corpus), [ROOT / "configs/default.yaml", *args.config],
                                        args.set, spec, evidence_sentences=args.evidence_sentences,
                                        variants=tuple(v for v in args.replay_variants.split(",") if v))
@@ -149,8 +150,9 @@ def _replay(args, work: Path, res: dict) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     text = replay_md(res["replay"], res["date"], res["machine"])
-    (out / f"{res['date']}-replay.json").write_text(json.dumps(res, indent=1) + "\n")
-    (out / f"{res['date']}-replay.md").write_text(text)
+    name = f"{res['date']}-replay" + ("-unique" if args.replay_unique else "")
+    (out / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
+    (out / f"{name}.md").write_text(text)
     print(text)
     return 0
 
@@ -173,6 +175,8 @@ def main(argv=None) -> int:
     ap.add_argument("--replay-seed", type=int, default=0)
     ap.add_argument("--replay-shards", type=int, default=4)
     ap.add_argument("--replay-per-shard", type=int, default=500)
+    ap.add_argument("--replay-unique", action="store_true", help="--replay: the eval stream, every query a different "
+                                                                 "question (no repeats): <date>-replay-unique.json/.md")
     ap.add_argument("--evidence-sentences", type=int, default=2, help="--replay: evidence_sentences when ON")
     ap.add_argument("--replay-variants", default="off,on", help="--replay: runs besides off and on, each one "
                                                                 "feature alone: screen, memo, evidence, stop, bind")

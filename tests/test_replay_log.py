@@ -70,3 +70,13 @@ def test_popularity_is_zipf(tmp_path):
     top = Counter(g["question_id"] for g in gold).most_common(1)[0][1] / 2000
     expected = 1 / sum(1 / r ** 1.1 for r in range(1, 401))      # share of the rank-1 question
     assert abs(top - expected) < 0.03
+
+
+def test_the_eval_stream_has_no_repeats_and_refuses_a_log_longer_than_its_questions(tmp_path):
+    s = make_log(QUESTIONS, tmp_path, LogSpec(shards=3, per_shard=100, unique=True))
+    rows = _lines(tmp_path)
+    gold = [json.loads(x) for x in (tmp_path / "gold.jsonl").read_text().splitlines()]
+    assert len(rows) == 300 and len({normalize_query(r["text"]) for r in rows}) == 300
+    assert {g["kind"] for g in gold} == {"first"} and s["repeat_share"] == 0.0 and s["distinct_questions"] == 300
+    with pytest.raises(ValueError, match="needs as many questions; there are 400"):
+        make_log(QUESTIONS, tmp_path / "big", LogSpec(shards=4, per_shard=101, unique=True))
