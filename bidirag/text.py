@@ -13,7 +13,29 @@ from collections.abc import Sequence
 _WS = re.compile(r"\s+")
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _PUNCT = frozenset(string.punctuation)
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+# A sentence ends at . ! or ? (and any closing quotes or brackets), before white space and a capital or digit
+# (after an optional opening quote or bracket) ...
+_SENT_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# ... unless the period ends an abbreviation that usually continues the sentence: a title before a name, a month,
+# a company suffix (news text: "Gov. Andrew M. Cuomo", "Dr. Lam said", "in Aug. 2014"), an initial ("John D.
+# Podesta"), a dotted acronym ("U.S. Army"), or "No." before a number. Joining two sentences costs a longer
+# sentence; splitting one cuts a written quote or an NLI premise in the middle of its fact.
+_ABBREV = frozenset("""mr mrs ms messrs mme mlle dr prof gov sen rep gen lt col maj capt cmdr adm sgt cpl pvt rev hon
+    pres supt insp det st mt ft jr sr inc corp co ltd bros jan feb mar apr jun jul aug sep sept oct nov dec vs v
+    ave blvd rd dept univ approx est fig vol op cf al""".split())
+_BEFORE_DOT = re.compile(r"([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.$")
+_ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+
+
+def _continues(before: str, after: str) -> bool:
+    """True when the period that ends `before` is an abbreviation's, not a sentence's."""
+    m = _BEFORE_DOT.search(before)
+    if m is None:
+        return False
+    tok = m.group(1)
+    if tok.lower() in ("no", "nos"):
+        return after[:1].isdigit()
+    return tok.lower() in _ABBREV or (len(tok) == 1 and tok.isupper()) or _ACRONYM.fullmatch(tok) is not None
 
 
 def normalize(text: str) -> str:
@@ -38,10 +60,22 @@ def strip_citations(text: str) -> str:
     return _WS.sub(" ", _CITE.sub("", text)).replace(" .", ".").replace(" ,", ",").strip()
 
 
+def _sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _SENT_END.finditer(text):
+        if text[m.start()] == "." and _continues(text[start:m.start() + 1], text[m.end():]):
+            continue
+        out.append(text[start:m.end()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [p for p in out if p]
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split an answer into sentences (citations removed); never returns an empty list for non-empty text."""
+    """Split a text into sentences (citations removed); never returns an empty list for non-empty text. Not after
+    a title, month, initial or acronym (`_continues`)."""
     clean = strip_citations(text)
-    parts = [p.strip() for p in _SENT.split(clean) if p.strip()]
+    parts = _sentences(clean)
     # Fragments without a letter or digit carry nothing to ground.
     parts = [p for p in parts if any(ch.isalnum() for ch in p)]
     return parts or ([clean] if clean else [])
@@ -177,7 +211,7 @@ def normalize_query(text: str) -> str:
 
 def doc_sentences(text: str) -> list[str]:
     """A retrieved doc's sentences, as written (citations and spacing untouched)."""
-    parts = [p.strip() for p in _SENT.split(text.strip()) if p.strip()]
+    parts = _sentences(text.strip())
     return parts or ([text.strip()] if text.strip() else [])
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 from bidirag.text import (
     cited_numbers,
     claim_coverage,
@@ -29,6 +31,26 @@ def test_split_sentences_drops_citations_and_empty_fragments():
     assert split_sentences("It was 1889 [1]. Paris is in France [2]. [3]") == [
         "It was 1889.", "Paris is in France."]
     assert split_sentences("one sentence") == ["one sentence"]
+
+
+@pytest.mark.parametrize("text,want", [
+    # titles, initials, months and acronyms continue the sentence (news text; a split here cut written quotes)
+    ("One of the founders of the firm is John D. Podesta. He left.",
+     ["One of the founders of the firm is John D. Podesta.", "He left."]),
+    ("Gov. Andrew M. Cuomo endorsed it. Dr. Lam said so in Aug. 2014.",
+     ["Gov. Andrew M. Cuomo endorsed it.", "Dr. Lam said so in Aug. 2014."]),
+    ("The U.S. Army arrived at St. Louis. It stayed.", ["The U.S. Army arrived at St. Louis.", "It stayed."]),
+    ("He was No. 1 in the draft. The answer was no. Then he left.",
+     ["He was No. 1 in the draft.", "The answer was no.", "Then he left."]),
+    # a sentence that ends inside closing quotes ends there (curly or straight)
+    ("“We have to treat it like weapons,” he said. “It is hard.” Dr. Lam agreed.",
+     ["“We have to treat it like weapons,” he said.", "“It is hard.”", "Dr. Lam agreed."]),
+    ('He said "stop." Then it rained! Was it 3.5 m? Yes.', ['He said "stop."', "Then it rained!", "Was it 3.5 m?",
+                                                           "Yes."]),
+    ("it ends. lower case never starts a sentence", ["it ends. lower case never starts a sentence"]),
+])
+def test_sentence_boundaries(text, want):
+    assert split_sentences(text) == want
 
 
 def test_token_f1_and_em_hand_computed():
