@@ -81,14 +81,16 @@ def _download_from_pypi(path: Path) -> None:
     tmp.replace(path)
 
 
-def task_file(member: str, root: Path | None = None) -> Path:
-    """Path of an extracted task file; extracts all MEMBERS (and `member`) on first use."""
+def task_files(members: list[str], root: Path | None = None) -> list[Path]:
+    """Paths of extracted task files; the missing ones (with all MEMBERS) come out of the sdist in one pass over
+    the 358 MB tarball, however many are asked for."""
     base = (root or cache_dir()) / "bigbench"
-    target = base / member
-    if target.exists():
-        return target
+    targets = [base / m for m in members]
+    missing = [m for m, t in zip(members, targets, strict=True) if not t.exists()]
+    if not missing:
+        return targets
     sdist = fetch_sdist(root)
-    wanted = {PREFIX + m: base / m for m in (*MEMBERS, member)}
+    wanted = {PREFIX + m: base / m for m in (*MEMBERS, *missing)}
     with tarfile.open(sdist, "r:gz") as tar:
         for info in tar:
             dest = wanted.get(info.name)
@@ -100,9 +102,15 @@ def task_file(member: str, root: Path | None = None) -> Path:
             tmp = dest.with_suffix(".part")
             tmp.write_bytes(src.read())
             tmp.replace(dest)
-    if not target.exists():
-        raise FileNotFoundError(f"{member} is not in {sdist}; is the file complete? Delete it and re-run.")
-    return target
+    for m, t in zip(members, targets, strict=True):
+        if not t.exists():
+            raise FileNotFoundError(f"{m} is not in {sdist}; is the file complete? Delete it and re-run.")
+    return targets
+
+
+def task_file(member: str, root: Path | None = None) -> Path:
+    """Path of an extracted task file; extracts all MEMBERS (and `member`) on first use."""
+    return task_files([member], root)[0]
 
 
 def load_task(member: str, root: Path | None = None) -> dict:

@@ -71,14 +71,14 @@ def fetch_squad_shifts(out: str | Path, names: tuple[str, ...] | None = None) ->
     SQuAD-format datasets."""
     import shutil
 
-    from bidirag.data.bigbench import SHIFTS, shift_member, task_file
+    from bidirag.data.bigbench import SHIFTS, shift_member, task_files
     from bidirag.evaluation.dataset import load_squad_file
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    names = names or SHIFTS
     res = {}
-    for name in names or SHIFTS:
-        src = task_file(shift_member(name))
+    for name, src in zip(names, task_files([shift_member(n) for n in names]), strict=True):   # one pass
         dest = out / src.name
         shutil.copyfile(src, dest)
         arts = load_squad_file(dest)
