@@ -165,6 +165,10 @@ class AcceptanceConfig(_Strict):
                                          description="Min score of checks that have no field of their own here "
                                                      "(e.g. a plugin check: {my_check: 0.5}).")
     grounding_threshold: float = Field(0.65, ge=0, le=1, description="Min mean-over-sentences max P(entail).")
+    focus_threshold: float = Field(-0.1, ge=-2, le=2, description=(
+        "The `focus` check (when listed, after `source`): min of cos(question, the answer's source) minus the best "
+        "cos(question, a sentence of another retrieved doc); below it the question is probably about another "
+        "subject than the sentence quoted."))
     source_threshold: float = Field(0.5, ge=0, le=1, description=(
         "The `source` check: min P(entail) of the whole answer by its best single retrieved sentence or two "
         "adjacent ones (the source `writeback.form: quote` writes)."))

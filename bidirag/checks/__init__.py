@@ -1,7 +1,7 @@
 """Acceptance checks: one plugin per file, registered by name (see `base.py` for the contract).
 
 Built in, in their default order (`acceptance.checks`): query_safety, answerable, premise, question_detail, content,
-complete, opinion, relevance, grounding, attribution, novelty, source, trust; opt-in: answer_span, hedge,
+complete, opinion, relevance, grounding, attribution, novelty, source, trust; opt-in: answer_span, focus, hedge,
 sentence_grounding, support, verifier. The paper's three (grounding, attribution, novelty) come after
 bidirag's additions, because an NLI model happily "entails" answers that only restate the question, copy an
 off-topic sentence of a document, or obey an injected instruction; trust comes last because it reads the
@@ -29,6 +29,7 @@ from bidirag.checks.base import (
 from bidirag.checks.complete import complete
 from bidirag.checks.content import content
 from bidirag.checks.grounding import grounding, grounding_scores
+from bidirag.checks.focus import focus_scores
 from bidirag.checks.hedge import hedge, source_hedge
 from bidirag.checks.novelty import novelty
 from bidirag.checks.opinion import EVALUATIVE, opinion
@@ -49,7 +50,7 @@ CHECKS = ("query_safety", "answerable", "premise", "question_detail", "content",
 __all__ = [
     "CHECKS", "Check", "CheckContext", "EVALUATIVE", "answerable", "attribution", "complete", "content", "enabled",
     "get",
-    "grounding", "grounding_scores", "hedge", "novelty", "opinion", "pre_generation", "query_safety",
+    "focus_scores", "grounding", "grounding_scores", "hedge", "novelty", "opinion", "pre_generation", "query_safety",
     "question_detail", "source_hedge",
     "reason", "register",
     "registered", "relevance", "sentence_premises",
