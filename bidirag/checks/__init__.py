@@ -28,8 +28,8 @@ from bidirag.checks.base import (
 )
 from bidirag.checks.complete import complete
 from bidirag.checks.content import content
-from bidirag.checks.grounding import grounding, grounding_scores
 from bidirag.checks.focus import focus_scores
+from bidirag.checks.grounding import grounding, grounding_scores
 from bidirag.checks.hedge import hedge, source_hedge
 from bidirag.checks.novelty import novelty
 from bidirag.checks.opinion import EVALUATIVE, opinion
