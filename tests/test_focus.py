@@ -60,13 +60,30 @@ def test_no_competitor_passes_and_no_source_is_neutral_without_calling_the_embed
     assert got == [1.0, 0.0]
 
 
-def test_the_check_reads_the_source_the_source_check_picked():
-    emb = CountingEmbedder()
-    recs = [{"source": "It heats a 10 by 12 room easily."}, {"source": None}]
-    ctx = CheckContext(records=recs, queries=[Q, Q], answers=["a", ""], texts=["a", ""], sentences=[["a"], []],
-                       docs=[[HEATER, OTHER], [HEATER, OTHER]], cited=[[], []], acceptance=None, embed=emb)
-    s = checks.get("focus").score(ctx)
-    assert s[0] < -0.0 and s[1] == 0.0
+def _ctx(emb, nli, texts):
+    return CheckContext(records=[{} for _ in texts], queries=[Q] * len(texts), answers=texts, texts=texts,
+                        sentences=[[t] for t in texts], docs=[[HEATER, OTHER]] * len(texts), cited=[[]] * len(texts),
+                        acceptance=None, nli=nli, embed=emb)
+
+
+def test_the_check_reads_the_source_check_pick_and_finds_it_itself_in_the_same_nli_call_without_it():
+    from tests.test_source import WordNLI
+
+    emb, nli = CountingEmbedder(), WordNLI()
+    texts = ["It heats a 10 by 12 room easily.", "It keeps a 400 square foot room warm all winter long in Ohio."]
+    with_source = _ctx(emb, nli, texts)
+    src, foc = checks.get("source"), checks.get("focus")
+    src.request(with_source)
+    foc.request(with_source)
+    with_source.run_nli()
+    src.score(with_source)
+    a = foc.score(with_source)
+    assert nli.calls == 1 and [r["source"] for r in with_source.records] == texts
+    alone = _ctx(emb, nli, texts)              # saved answers scored by focus only (add_scores, calibration)
+    foc.request(alone)
+    alone.run_nli()
+    assert foc.score(alone) == pytest.approx(a) and nli.calls == 2
+    assert a[0] < 0 < a[1]          # the garage question is answered by the other doc's sentence
 
 
 def _cfg(tmp_path, *extra):
@@ -80,6 +97,7 @@ def test_focus_listed_before_source_is_refused_with_the_fix(tmp_path):
     with pytest.raises(ValueError, match="list `source` before `focus`"):
         checks.get("focus").validate(cfg)
     checks.get("focus").validate(_cfg(tmp_path, "acceptance.checks=[grounding, source, focus]"))
+    checks.get("focus").validate(_cfg(tmp_path, "acceptance.checks=[grounding, focus]"))
 
 
 def test_an_epoch_with_focus_scores_every_generated_record_and_rejects_below_its_threshold(tmp_path, corpus_file,

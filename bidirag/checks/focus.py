@@ -2,8 +2,9 @@
 
 Score = cos(question, source) − max cos(question, s) over the sentences s of the *other* retrieved docs (the docs
 that do not hold the source; written docs are blank evidence and skipped), with the embedder's vectors. The source
-is the premise the `source` check picked (it must run first). No other doc with a sentence: 1.0; no source: 0.0
-(the `source` check rejects that record already).
+is the premise the `source` check picked when it runs first; without it (not listed, or scoring saved answers) the
+check finds the source itself, the same way, in the batch's one NLI call. No other doc with a sentence: 1.0; no
+source: 0.0 (the `source` check rejects that record already).
 
 Why: a question that does not single out its subject ("When did they buy this?", "What size rooms can this heat?",
 "What is the door rack made out of?", asked by a crowdworker about one product review) retrieves several docs that
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bidirag.checks.base import Check, CheckContext, register
-from bidirag.checks.source import source_doc
+from bidirag.checks.source import pick_sources, source_doc, source_pairs
 from bidirag.text import doc_sentences
 
 
@@ -75,10 +76,18 @@ class Focus(Check):
 
     def validate(self, cfg) -> None:
         names = list(cfg.acceptance.checks)
-        if "source" not in names or names.index("source") > names.index(self.name):
+        if "source" in names and names.index("source") > names.index(self.name):
             raise ValueError("the focus check reads the source the `source` check picks: list `source` before "
-                             "`focus` in acceptance.checks")
+                             "`focus` in acceptance.checks (or leave `source` out and focus finds it itself)")
+
+    def request(self, ctx: CheckContext) -> None:
+        if "source" not in ctx._pair_requests:          # the source check is not in this batch: find it here
+            pairs, ctx._cache["focus_spans"] = source_pairs(ctx.texts, ctx.docs)
+            ctx.request_pairs(self.name, pairs)
 
     def score(self, ctx: CheckContext) -> list[float]:
-        return focus_scores(ctx.embed, ctx.queries, [r.get("source") for r in ctx.records], ctx.docs,
-                            ctx.query_vectors)
+        if "focus_spans" in ctx._cache:
+            sources = [s for s, _ in pick_sources(ctx.pair_probs(self.name), ctx._cache.pop("focus_spans"))]
+        else:
+            sources = [r.get("source") for r in ctx.records]
+        return focus_scores(ctx.embed, ctx.queries, sources, ctx.docs, ctx.query_vectors)

@@ -1,0 +1,88 @@
+"""Score the `focus` check (bidirag/checks/focus.py, the product's own function) on written docs a reader already
+judged, and say what its threshold would have removed.
+
+Each judged row gives the question and the quoted source ("Question: ...\\nSource: ..."). The run that wrote it is
+not kept, so its evidence is rebuilt: the top-3 paragraphs of the dataset split by exact cosine with the project's
+embedder (what the eval's retrieval does), the quote's own paragraph put in place of the third when retrieval here
+missed it (the quote came from a doc the generator was shown).
+
+    python docs/results/focus-2026-12-03/score_focus.py --dataset amazon_reviews --judged FILE.jsonl [--split all]
+    python docs/results/focus-2026-12-03/score_focus.py --dataset squad --split calibrate --pool calibrate \\
+        --judged docs/results/calibration-2026-12-03-split2/calibration-reading-quote-split2.jsonl
+"""
+
+import argparse
+import json
+import math
+
+import numpy as np
+
+from bidirag.checks.focus import focus_scores
+from bidirag.evaluation.dataset import load, load_squad_file, split
+from bidirag.models.embedder import Embedder
+from bidirag.models.prepare import embedder_dir
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return (float("nan"),) * 2
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return c - h, c + h
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", required=True, help="squad (the rag_eval articles) or a SQuADShifts name")
+    ap.add_argument("--shifts-dir", default="data/squad-shifts")
+    ap.add_argument("--split", default="all")
+    ap.add_argument("--judged", required=True)
+    ap.add_argument("--pool", help="keep only judged rows of this pool (the calibration reading file has several)")
+    ap.add_argument("--threshold", type=float, default=-0.1)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    arts = load(None)[0] if a.dataset == "squad" else load_squad_file(f"{a.shifts_dir}/{a.dataset}_v1.0.json")
+    arts = split(arts, a.split) if a.split != "all" else arts
+    paras = [p for art in arts for p in art.paragraphs]
+    rows = [json.loads(x) for x in open(a.judged)]
+    rows = [r for r in rows if a.pool is None or r.get("pool") == a.pool]
+    emb = Embedder(embedder_dir())
+    emb.setup()
+    P = emb.encode(paras)
+    doc = [r.get("doc") or r["text"] for r in rows]
+    qs = [d.split("\n", 1)[0].removeprefix("Question: ") for d in doc]
+    quotes = [d.split("\nSource: ", 1)[1] for d in doc]
+    Q = emb.encode(qs)
+    docs, moved = [], 0
+    for qv, quote in zip(Q, quotes):
+        top = list(np.argsort(-(P @ qv))[:3])
+        if not any(quote in paras[i] for i in top):
+            own = next((i for i, p in enumerate(paras) if quote in p), None)
+            if own is not None:
+                top[2], moved = own, moved + 1
+        docs.append([paras[i] for i in top])
+    scores = focus_scores(emb.encode, qs, quotes, docs, Q)
+    out = []
+    for r, q, s in zip(rows, qs, scores):
+        out.append({"question": q, "judgement": r["judgement"], "focus": round(s, 4)})
+    n, c = len(out), sum(o["judgement"] == "correct" for o in out)
+    kept = [o for o in out if o["focus"] >= a.threshold]
+    kc = sum(o["judgement"] == "correct" for o in kept)
+    lo, hi = wilson(c, n)
+    klo, khi = wilson(kc, len(kept))
+    print(f"{a.judged}: {n} read docs ({moved} with the quote's paragraph put back into the top-3)")
+    print(f"  without focus: {c}/{n} correct = {c / n:.1%} [{lo:.1%}, {hi:.1%}]")
+    print(f"  focus >= {a.threshold}: {kc}/{len(kept)} correct = {kc / max(len(kept), 1):.1%} [{klo:.1%}, {khi:.1%}]"
+          f"; removed {c - kc} correct, {n - c - (len(kept) - kc)} not correct")
+    for o in sorted(out, key=lambda o: o["focus"]):
+        if o["focus"] < a.threshold:
+            print(f"    removed: {o['judgement']:14s} {o['focus']:+.3f} {o['question']}")
+    if a.out:
+        with open(a.out, "w") as f:
+            f.writelines(json.dumps(o) + "\n" for o in out)
+
+
+if __name__ == "__main__":
+    main()
