@@ -51,9 +51,12 @@ def main():
     emb = Embedder(embedder_dir())
     emb.setup()
     P = emb.encode(paras)
+    asked = {q.qid: q.text for art in arts for q in art.questions}
     doc = [r.get("doc") or r["text"] for r in rows]
-    qs = [d.split("\n", 1)[0].removeprefix("Question: ") for d in doc]
-    quotes = [d.split("\nSource: ", 1)[1] for d in doc]
+    # a quote doc names its question; a row holding the quote alone names it by query_id
+    qs = [d.split("\n", 1)[0].removeprefix("Question: ") if "\nSource: " in d else asked[r["query_id"]]
+          for d, r in zip(doc, rows)]
+    quotes = [d.split("\nSource: ", 1)[1] if "\nSource: " in d else d for d in doc]
     Q = emb.encode(qs)
     docs, moved = [], 0
     for qv, quote in zip(Q, quotes):
