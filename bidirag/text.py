@@ -15,7 +15,10 @@ _CITE = re.compile(r"\[(\d{1,3})\]")
 _PUNCT = frozenset(string.punctuation)
 # A sentence ends at . ! or ? (and any closing quotes or brackets), before white space and a capital or digit
 # (after an optional opening quote or bracket) ...
-_SENT_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# Review and forum text often runs sentences together with no space ("fits perfectly!Each side", "broke off.I
+# originally"): a mark after two lower-case letters and before a capitalised word ends a sentence too (not "U.S.Army",
+# "e.g.The" or "Mr.Smith": the letters before the mark are not two lower-case ones).
+_SENT_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|(?<=[a-z]{2})[.!?]+(?=[A-Z][a-z]|I\b)")
 # ... unless the period ends an abbreviation that usually continues the sentence: a title before a name, a month,
 # a company suffix (news text: "Gov. Andrew M. Cuomo", "Dr. Lam said", "in Aug. 2014"), an initial ("John D.
 # Podesta"), a dotted acronym ("U.S. Army"), or "No." before a number. Joining two sentences costs a longer

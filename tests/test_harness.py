@@ -153,6 +153,23 @@ def test_eval_resumes_per_seed_and_system(fake_cfg, tmp_path):
     assert saved.stat().st_mtime_ns != first
 
 
+def test_a_result_reused_from_other_code_is_named_in_the_log_and_eval_md(fake_cfg, tmp_path, monkeypatch):
+    from bidirag.evaluation import harness
+
+    monkeypatch.setattr(harness, "git_commit", lambda: "aaaa")
+    run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=6, **QUIET)
+    lines = []
+    run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=6, progress=False, log=lines.append)
+    assert not any("warning" in x for x in lines)
+    assert "reused from other code" not in (tmp_path / "e/eval.md").read_text()
+    monkeypatch.setattr(harness, "git_commit", lambda: "bbbb")
+    res = run_eval(fake_cfg, tmp_path / "e", ["standard"], [1], n_writeback=12, n_test=6, progress=False,
+                   log=lines.append)
+    assert any("computed by commit aaaa, this is bbbb" in x for x in lines)
+    assert res["protocol"]["results_from_commits"] == ["aaaa"]
+    assert "results reused from other code: aaaa" in (tmp_path / "e/eval.md").read_text()
+
+
 def test_any_squad_format_dataset(fake_cfg, tmp_path):
     f = _squad(tmp_path / "mine.json")
     res = run_eval(fake_cfg, tmp_path / "mine", ["standard", "bidirectional"], [3], n_writeback=8, n_test=6,

@@ -48,6 +48,12 @@ def test_split_sentences_drops_citations_and_empty_fragments():
     ('He said "stop." Then it rained! Was it 3.5 m? Yes.', ['He said "stop."', "Then it rained!", "Was it 3.5 m?",
                                                            "Yes."]),
     ("it ends. lower case never starts a sentence", ["it ends. lower case never starts a sentence"]),
+    # review text runs sentences together without a space; dotted abbreviations and names still do not split
+    ("This jigger fits the bill perfectly!Each side is marked.It broke off.I still gave it 3 stars...Then it died.",
+     ["This jigger fits the bill perfectly!", "Each side is marked.", "It broke off.", "I still gave it 3 stars...",
+      "Then it died."]),
+    ("The U.S.Army and Mr.Smith use e.g.Python on v3.Fine.", ["The U.S.Army and Mr.Smith use e.g.Python on v3.Fine."]),
+    ("See approx.The rest.", ["See approx.The rest."]),
 ])
 def test_sentence_boundaries(text, want):
     assert split_sentences(text) == want

@@ -262,6 +262,9 @@ def _resumable(cfg, system, seed, out: Path, seed_store, log_path, test, epochs,
         res = json.loads(saved.read_text())
         if res.get("key") == key:
             log(f"[eval] seed {seed} {system}: done earlier, reusing {saved.name}")
+            if commit and res.get("git_commit") and res["git_commit"] != commit:
+                log(f"[eval]   warning: it was computed by commit {res['git_commit']}, this is {commit}: the key "
+                    "holds the config, models and data, not the code; delete it or use a new --out to recompute")
             return res
     base = seed_store if not SYSTEMS[system][1] else out / f"seed-{seed}" / "_distilled" / "store"
     t = time.perf_counter()

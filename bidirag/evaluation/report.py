@@ -22,6 +22,12 @@ METRICS = (("f1", "F1"), ("answer_contains_gold", "contains gold"), ("answer_cov
            ("coverage", "coverage"))
 
 
+def _mixed(p: dict) -> str:
+    """A note when reused results were computed by other code than this invocation's."""
+    other = [c for c in p.get("results_from_commits") or [] if c not in (str(p["git_commit"]), "None")]
+    return f" (**results reused from other code: {', '.join(other)}**)" if other else ""
+
+
 def _pct(d: dict) -> str:
     return f"{100 * d['mean']:.1f} ± {100 * d['std']:.1f}"
 
@@ -103,7 +109,7 @@ def write_reports(result: dict, out: Path) -> None:
              f"{p['test_queries_per_seed']} test queries; {p['epochs']} epoch(s); seeds {p['seeds']}; top-k "
              f"{p['top_k']}{_extra(p)}; generator {p['generator']['backend']} "
              f"{p['models']['generator']}; NLI "
-             f"{p['models']['nli']}; config {p['config_hash']}; commit {p['git_commit']}; thresholds from "
+             f"{p['models']['nli']}; config {p['config_hash']}; commit {p['git_commit']}{_mixed(p)}; thresholds from "
              f"{p['calibration_file'] or 'configs (no calibration file recorded)'}; "
              f"wall {p['wall_seconds'] / 60:.1f} min (the systems' runs: {p['results_wall_seconds'] / 60:.1f} min).",
              "", "## Answer quality per test group (mean ± sample std over seeds; Δ = paired, 95% bootstrap)"]
