@@ -202,7 +202,8 @@ class AcceptanceConfig(_Strict):
                                                      "sentence ends (an answer cut by the token limit is not "
                                                      "written).")
     written_docs_as_evidence: bool = Field(False, description="Let the checks count docs this pipeline wrote "
-                                                              "(origin writeback) as evidence. Default: they are "
+                                                              "(origin writeback) or distilled (knowledge units) as "
+                                                              "evidence. Default: they are "
                                                               "shown to the generator but judged as absent, so a "
                                                               "wrong written doc cannot vouch for the next one.")
     require_answer_span: bool = Field(True, description="The `answer_span` check: the self-check's short answer "

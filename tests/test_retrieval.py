@@ -94,6 +94,42 @@ def test_a_written_doc_is_shown_but_never_vouches_for_a_new_answer(fake_cfg):
     assert rec2["scores"]["grounding"] >= th > rec["scores"]["grounding"]  # the written doc would have vouched
 
 
+def test_a_knowledge_unit_is_shown_but_never_vouches_or_becomes_a_quote(fake_cfg):
+    """A distilled unit is generator text: in the prompt it may help answer, but the checks judge the answer
+    without it and the quote form never quotes it (before the fix, half of one bidirectional+writeback seed's
+    written docs were unit sentences)."""
+    from bidirag.stages.rag import Generate
+    from bidirag.stages.validate import Validate, evidence_docs
+
+    emb = handlers.embedder(fake_cfg.models.embedder)
+    st = Store(fake_cfg.store.uri, dim=emb.dim)
+    st.init()
+    seed = {"doc_id": "s0", "text": "Warsaw is the capital and largest city of Poland.", "origin": "seed"}
+    st.insert_new(CORPUS, [{**seed, "vector": emb.encode([seed["text"]])[0].tolist(), "source_doc_ids": [],
+                            "created_at": now()}])
+    unit = "The river through Warsaw, Poland is the Danube River."
+    st.insert_new(UNITS, [{"doc_id": "u0", "text": unit, "vector": emb.encode([unit])[0].tolist(),
+                           "origin": "knowledge_unit", "source_doc_ids": ["s0"], "created_at": now()}])
+
+    def run(cfg):
+        rec = {"text": "Which river flows through Warsaw, Poland?", "status": "ok"}
+        for stage in (Retrieve(cfg, st.table(CORPUS).version, units_version=st.table(UNITS).version),
+                      Generate(cfg), Validate(cfg, st.table(CORPUS).version, enforce=False)):
+            stage.setup()
+            stage.process_batch([rec])
+        return rec
+
+    rec = run(fake_cfg)
+    assert rec["retrieved"][0]["origin"] == "knowledge_unit" and "Danube" in rec["answer"]
+    assert evidence_docs(fake_cfg.acceptance, rec["retrieved"]) == ["", seed["text"]]
+    th = fake_cfg.acceptance.grounding_threshold
+    assert rec["scores"]["grounding"] < th and rec["would_fail"]
+    assert rec.get("source") != unit
+    trusting = fake_cfg.model_copy(update={"acceptance": fake_cfg.acceptance.model_copy(
+        update={"written_docs_as_evidence": True})})
+    assert run(trusting)["scores"]["grounding"] >= th        # the unit alone would have vouched for it
+
+
 def _quote_store(cfg, src_ids):
     """Seed paragraphs s0..s3 and two written quotes: w0 quotes s2 (far from the query), w1 quotes s3."""
     emb = handlers.embedder(cfg.models.embedder)
