@@ -170,6 +170,25 @@ def test_a_result_reused_from_other_code_is_named_in_the_log_and_eval_md(fake_cf
     assert "results reused from other code: aaaa" in (tmp_path / "e/eval.md").read_text()
 
 
+def test_the_resume_key_ignores_settings_of_checks_that_do_not_run(fake_cfg):
+    from bidirag.evaluation.harness import settings_digest
+
+    acc = fake_cfg.acceptance
+    assert "focus" not in acc.checks and "grounding" in acc.checks
+
+    def with_(**upd):
+        return fake_cfg.model_copy(update={"acceptance": acc.model_copy(update=upd)})
+    base = settings_digest(fake_cfg)
+    assert settings_digest(with_(focus_threshold=0.3)) == base                  # focus does not run
+    assert settings_digest(with_(thresholds={"focus": 0.2})) == base
+    assert settings_digest(with_(calibration="elsewhere.json")) == base
+    assert settings_digest(with_(grounding_threshold=acc.grounding_threshold + 0.01)) != base
+    listed = with_(checks=[*acc.checks, "focus"])
+    assert settings_digest(listed) != base
+    assert settings_digest(listed.model_copy(update={"acceptance": listed.acceptance.model_copy(
+        update={"focus_threshold": 0.3})})) != settings_digest(listed)        # now it runs: its threshold counts
+
+
 def test_any_squad_format_dataset(fake_cfg, tmp_path):
     f = _squad(tmp_path / "mine.json")
     res = run_eval(fake_cfg, tmp_path / "mine", ["standard", "bidirectional"], [3], n_writeback=8, n_test=6,

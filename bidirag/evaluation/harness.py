@@ -175,7 +175,7 @@ def run_eval(cfg: Config, out: str | Path, systems: list[str], seeds: list[int],
     articles = ds.split(all_articles, split)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    key = {"config": cfg.digest(), "dataset": ds.dataset_digest(all_articles), "split": split,
+    key = {"config": settings_digest(cfg), "dataset": ds.dataset_digest(all_articles), "split": split,
            "n_writeback": n_writeback, "n_test": n_test, "epochs": epochs}
     seed_store, n_paras = _seed_store(cfg, out, articles, progress)
     results: dict[str, list[dict]] = {s: [] for s in systems}
@@ -234,6 +234,23 @@ def _distill_once(cfg, seed_dir: Path, seed_store: Path, examples: Path, systems
                       examples, run_name="distill", progress=progress)
     done.write_text(json.dumps({"key": key, "report": rep}) + "\n")
     return rep
+
+
+def settings_digest(cfg: Config) -> str:
+    """The resume key's config digest: the config without the settings of checks that are not in
+    `acceptance.checks` (an opt-in check's threshold, or a new check added to the code, changes no result of a
+    run that does not list it) and without the name of the calibration file (informational)."""
+    d = cfg.model_dump(mode="json")
+    on = set(cfg.acceptance.checks)
+    used = {f for n in on for f in (checks.get(n).threshold_field, *checks.get(n).config_fields) if f}
+    for name, c in checks.registered().items():
+        if name not in on:
+            for f in (c.threshold_field, *c.config_fields):
+                if f and f not in used:
+                    d["acceptance"].pop(f, None)
+            d["acceptance"].get("thresholds", {}).pop(name, None)
+    d["acceptance"].pop("calibration", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def answering_digest(cfg: Config) -> str:
