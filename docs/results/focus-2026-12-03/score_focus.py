@@ -15,6 +15,8 @@ import argparse
 import json
 import math
 
+from pathlib import Path
+
 import numpy as np
 
 from bidirag.checks.focus import focus_scores
@@ -33,6 +35,25 @@ def wilson(k, n, z=1.96):
     return c - h, c + h
 
 
+def run_evidence(run: Path, rows: list[dict]) -> list[list[str]]:
+    """Each judged row's evidence docs from the bidirectional verdict of its seed and query (retrieved doc ids ->
+    the seed corpus's texts; a doc not in it, i.e. written by the run, is blank, as `evidence_docs` makes it)."""
+    from bidirag.store import CORPUS, Store
+
+    texts = Store(run / "_seed_store", dim=None).texts(CORPUS)
+    verdicts = {}
+    for seed in {r["seed"] for r in rows}:
+        for f in sorted((run / f"seed-{seed}" / "bidirectional" / "runs").glob("*/epoch-*/verdicts.jsonl")):
+            for line in f.read_text().splitlines():
+                v = json.loads(line)
+                verdicts[(seed, v["query_id"])] = v
+    out = []
+    for r in rows:
+        v = verdicts[(r["seed"], r["query_id"])]
+        out.append(["" if d not in texts else texts[d] for d in v.get("retrieved") or []])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True, help="squad (the rag_eval articles) or a SQuADShifts name")
@@ -41,6 +62,8 @@ def main():
     ap.add_argument("--judged", required=True)
     ap.add_argument("--pool", help="keep only judged rows of this pool (the calibration reading file has several)")
     ap.add_argument("--threshold", type=float, default=-0.1)
+    ap.add_argument("--run", help="the eval run's --out folder: evidence = each verdict's retrieved docs (exact, as "
+                                  "the pipeline saw them) instead of rebuilt; rows need seed and query_id")
     ap.add_argument("--out")
     a = ap.parse_args()
     arts = load(None)[0] if a.dataset == "squad" else load_squad_file(f"{a.shifts_dir}/{a.dataset}_v1.0.json")
@@ -58,8 +81,11 @@ def main():
           for d, r in zip(doc, rows)]
     quotes = [d.split("\nSource: ", 1)[1] if "\nSource: " in d else d for d in doc]
     Q = emb.encode(qs)
-    docs, moved = [], 0
-    for qv, quote in zip(Q, quotes):
+    if a.run:
+        docs, moved = run_evidence(Path(a.run), rows), 0
+    else:
+        docs, moved = [], 0
+    for qv, quote in zip(Q, quotes) if not a.run else ():
         top = list(np.argsort(-(P @ qv))[:3])
         if not any(quote in paras[i] for i in top):
             own = next((i for i, p in enumerate(paras) if quote in p), None)
