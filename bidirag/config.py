@@ -287,6 +287,14 @@ class DistillConfig(_Strict):
     grounding_threshold: float = Field(0.65, ge=0, le=1, description="A unit must be entailed by its kept docs.")
     novelty_threshold: float = Field(0.10, ge=0, le=1, description="Min 1 - max cosine to existing units.")
     max_new_tokens: int = Field(96, ge=8, le=2048, description="Length cap of each distiller prompt's output.")
+    form: Literal["quote", "rewrite"] = Field("quote", description=(
+        "What a knowledge unit stores. rewrite (the paper): the distiller's passage as it wrote it. quote: each "
+        "sentence of that passage replaced by the kept-doc sentence (or two adjacent ones) that best entails it, "
+        "verbatim, P >= source_threshold, repeats dropped, in doc order; a passage with no such sentence is not "
+        "stored. Default quote: two readers judged 25 of 63 rewritten units faithful to their sources "
+        "(docs/results/units-reading-2026-12-03/)."))
+    source_threshold: float = Field(0.5, ge=0, le=1, description="form quote: min P(entail) of a distilled "
+                                                                  "sentence by the kept sentence that replaces it.")
 
 
 class InputConfig(_Strict):

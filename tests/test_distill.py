@@ -110,3 +110,45 @@ def test_distill_end_to_end_writes_a_tagged_unit_version_and_leaves_the_corpus(f
     assert again["written"] == 0 and again["rejected_by_check"]["novelty"] == rep["written"]
     st.drop(UNITS)
     assert st.table(CORPUS).version == corpus_v and st.table(UNITS).count_rows() == 0
+
+
+def test_quote_form_units_are_verbatim_corpus_sentences(fake_cfg, corpus_file, tmp_path):
+    """(With distill.form: rewrite the same run stores the fake distiller's own wording, which fails this.)"""
+    from bidirag.text import doc_sentences
+
+    ingest(fake_cfg, corpus_file, progress=False)
+    corpus = Store(fake_cfg.store.uri, dim=384).table(CORPUS).to_arrow().column("text").to_pylist()
+    sentences = {s for d in corpus for s in doc_sentences(d)}
+    ex = write_log(tmp_path / "ex.jsonl", [
+        {"query_id": "e1", "question": "Which river flows through Warsaw?", "answers": ["Vistula"]},
+        {"query_id": "e2", "question": "Who defeated the Carolina Panthers in Super Bowl 50?",
+         "answers": ["Denver Broncos"]}])
+    assert fake_cfg.distill.form == "quote"            # the default
+    cfg = fake_cfg.model_copy(update={"distill": fake_cfg.distill.model_copy(update={"scorer": "contains"})})
+    rep = run_distill(cfg, ex, run_name="q", progress=False)
+    units = Store(cfg.store.uri, dim=384).table(UNITS).to_arrow().column("text").to_pylist()
+    assert units and len(units) == rep["written"]
+    assert all(set(doc_sentences(u)) <= sentences for u in units)
+
+
+def test_quote_form_rejects_a_passage_no_kept_sentence_entails(fake_cfg):
+    import numpy as np
+
+    from bidirag.stages.distill import UnitCheck
+
+    class NoNLI:
+        def predict(self, pairs):
+            out = np.zeros((len(pairs), 3), np.float32)
+            for i, (p, h) in enumerate(pairs):
+                out[i, 1] = 1.0 if "Vistula" in p and "Vistula" in h else 0.0
+            return out
+
+    stage = UnitCheck.__new__(UnitCheck)
+    stage.cfg, stage._nli = fake_cfg, NoNLI()
+    kept = [{"text": "Warsaw lies on the Vistula River. It is the capital of Poland."}]
+    recs = [{"text": "q1", "unit": "The Vistula flows through Warsaw. Warsaw is old.", "kept": kept, "status": "ok"},
+            {"text": "q2", "unit": "Kraków was the capital until 1596.", "kept": kept, "status": "ok"}]
+    left = stage._quote(recs)
+    assert left == [recs[0]] and recs[0]["unit"] == "Warsaw lies on the Vistula River."
+    assert recs[0]["distilled"] == "The Vistula flows through Warsaw. Warsaw is old."
+    assert recs[1]["status"] != "ok" and "no kept sentence" in recs[1]["reason"]

@@ -124,12 +124,42 @@ class UnitCheck(CheckStage):
 
     name = "unit_check"
     reads = frozenset({"text", "unit", "kept"})
-    writes = frozenset({"scores", "clean_text", "vector"})
+    writes = frozenset({"scores", "clean_text", "vector", "unit", "distilled"})
     novelty_table = UNITS
     CHECKS = ("grounding", "novelty")
 
+    def _quote(self, records: list[Record]) -> list[Record]:
+        """`distill.form: quote`: each sentence of the distilled passage becomes the kept-doc premise that best
+        entails it (one batched NLI call for the batch), verbatim; the generated passage is kept as `distilled`.
+        Returns the records that still have a unit (the others are rejected)."""
+        items, owner = [], []
+        for i, r in enumerate(records):
+            for s in split_sentences(r["unit"]):
+                items.append((s, [x["text"] for x in r["kept"]]))
+                owner.append(i)
+        found = checks.best_sources(self._nli, [t for t, _ in items], [k for _, k in items]) if items else []
+        picked: dict[int, list[str]] = {}
+        for i, (src, p) in zip(owner, found, strict=True):
+            if src is not None and p >= self.cfg.distill.source_threshold and src not in picked.setdefault(i, []):
+                picked[i].append(src)
+        kept = []
+        for i, r in enumerate(records):
+            r["distilled"] = r["unit"]
+            srcs = picked.get(i) or []
+            if not srcs:
+                reject(r, "distill", "no kept sentence states the distilled passage (distill.form: quote)")
+                continue
+            order = " ".join(x["text"] for x in r["kept"])
+            r["unit"] = " ".join(sorted(srcs, key=lambda t: (order.find(t), t)))
+            kept.append(r)
+        return kept
+
     def process_active(self, records: list[Record]) -> None:
         d = self.cfg.distill
+        if d.form == "quote":
+            records = self._quote(records)
+            if not records:
+                return
         th = {"grounding": d.grounding_threshold, "novelty": d.novelty_threshold}
         self.score(records, [r["unit"] for r in records], [[x["text"] for x in r["kept"]] for r in records],
                    self.CHECKS, th)
