@@ -291,7 +291,7 @@ class DistillConfig(_Strict):
         "What a knowledge unit stores. rewrite (the paper): the distiller's passage as it wrote it. quote: each "
         "sentence of that passage replaced by the kept-doc sentence (or two adjacent ones) that best entails it, "
         "verbatim, P >= source_threshold, repeats dropped, in doc order; a passage with no such sentence is not "
-        "stored. Default quote: two readers judged 25 of 63 rewritten units faithful to their sources "
+        "stored. Default quote: two readers judged 66 of 137 rewritten units faithful to their sources "
         "(docs/results/units-reading-2026-12-03/)."))
     source_threshold: float = Field(0.5, ge=0, le=1, description="form quote: min P(entail) of a distilled "
                                                                   "sentence by the kept sentence that replaces it.")
