@@ -100,6 +100,14 @@ def pre_generation(acc: AcceptanceConfig) -> list[str]:
     return out
 
 
+def idle_settings(acc: AcceptanceConfig) -> set[str]:
+    """The AcceptanceConfig fields that only checks *not* in `acc.checks` read (their `threshold_field` and
+    `config_fields`): changing one cannot change a verdict of this configuration."""
+    fields = lambda c: {f for f in (c.threshold_field, *c.config_fields) if f}  # noqa: E731
+    used = set().union(*(fields(c) for c in enabled(acc)))
+    return set().union(*(fields(c) for n, c in _REGISTRY.items() if n not in acc.checks)) - used
+
+
 def thresholds(acc: AcceptanceConfig) -> dict[str, float]:
     """Min score of every configured check."""
     return {c.name: c.threshold(acc) for c in enabled(acc)}

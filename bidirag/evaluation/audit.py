@@ -42,10 +42,11 @@ def audit_sample(results: dict[str, list[dict]], articles, path: Path, n: int = 
     return out
 
 
-def two_readers(folder: Path) -> dict[str, dict]:
+def two_readers(folder: Path, judgements: tuple[str, ...] = JUDGEMENTS) -> dict[str, dict]:
     """A reading folder judged by two readers apart (`out-A.jsonl`, `out-B.jsonl`: one line per row read, with
-    `row`, `judgement`, `strict`, `reason`), combined per row: `correct` only if both say so, else the first
-    judgement that is not. Both readers must have read the same rows, with judgements of `JUDGEMENTS`."""
+    `row`, `judgement`, `strict`, `reason`), combined per row: the first of `judgements` (`correct`) only if both
+    say so, else the first judgement that is not. Both readers must have read the same rows, with judgements of
+    `judgements`."""
     folder = Path(folder)
     a, b = ({r["row"]: r for r in (json.loads(x) for x in (folder / f).read_text().splitlines() if x.strip())}
             for f in ("out-A.jsonl", "out-B.jsonl"))
@@ -53,10 +54,10 @@ def two_readers(folder: Path) -> dict[str, dict]:
         raise ValueError(f"{folder}: the two readers read different rows ({len(a)} vs {len(b)})")
     out = {}
     for row in a:
-        ja, jb = a[row]["judgement"], b[row]["judgement"]
-        if ja not in JUDGEMENTS or jb not in JUDGEMENTS:
-            raise ValueError(f"{folder}: row {row}: judgement must be one of {JUDGEMENTS}, got {ja!r} / {jb!r}")
-        out[row] = {"judgement": "correct" if ja == jb == "correct" else (ja if ja != "correct" else jb),
+        ja, jb, good = a[row]["judgement"], b[row]["judgement"], judgements[0]
+        if ja not in judgements or jb not in judgements:
+            raise ValueError(f"{folder}: row {row}: judgement must be one of {judgements}, got {ja!r} / {jb!r}")
+        out[row] = {"judgement": good if ja == jb == good else (ja if ja != good else jb),
                     "reader_a": ja, "reader_b": jb, "strict": bool(a[row].get("strict") or b[row].get("strict")),
                     "reason_a": a[row].get("reason"), "reason_b": b[row].get("reason")}
     return out

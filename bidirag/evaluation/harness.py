@@ -241,15 +241,12 @@ def settings_digest(cfg: Config) -> str:
     `acceptance.checks` (an opt-in check's threshold, or a new check added to the code, changes no result of a
     run that does not list it) and without the name of the calibration file (informational)."""
     d = cfg.model_dump(mode="json")
-    on = set(cfg.acceptance.checks)
-    used = {f for n in on for f in (checks.get(n).threshold_field, *checks.get(n).config_fields) if f}
-    for name, c in checks.registered().items():
-        if name not in on:
-            for f in (c.threshold_field, *c.config_fields):
-                if f and f not in used:
-                    d["acceptance"].pop(f, None)
-            d["acceptance"].get("thresholds", {}).pop(name, None)
-    d["acceptance"].pop("calibration", None)
+    acc = d["acceptance"]
+    for f in checks.idle_settings(cfg.acceptance):
+        acc.pop(f, None)
+    acc["thresholds"] = {n: v for n, v in acc.get("thresholds", {}).items()
+                         if n in cfg.acceptance.checks or n not in checks.registered()}
+    acc.pop("calibration", None)
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -140,8 +140,9 @@ class UnitCheck(CheckStage):
         found = checks.best_sources(self._nli, [t for t, _ in items], [k for _, k in items]) if items else []
         picked: dict[int, list[str]] = {}
         for i, (src, p) in zip(owner, found, strict=True):
-            if src is not None and p >= self.cfg.distill.source_threshold and src not in picked.setdefault(i, []):
-                picked[i].append(src)
+            srcs = picked.setdefault(i, [])
+            if src is not None and p >= self.cfg.distill.source_threshold and src not in srcs:
+                srcs.append(src)
         kept = []
         for i, r in enumerate(records):
             r["distilled"] = r["unit"]

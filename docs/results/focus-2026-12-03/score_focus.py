@@ -13,26 +13,15 @@ missed it (the quote came from a doc the generator was shown).
 
 import argparse
 import json
-import math
-
 from pathlib import Path
 
 import numpy as np
 
 from bidirag.checks.focus import focus_scores
 from bidirag.evaluation.dataset import load, load_squad_file, split
+from bidirag.evaluation.metrics import wilson
 from bidirag.models.embedder import Embedder
 from bidirag.models.prepare import embedder_dir
-
-
-def wilson(k, n, z=1.96):
-    if n == 0:
-        return (float("nan"),) * 2
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
 
 
 def run_evidence(run: Path, rows: list[dict]) -> list[list[str]]:
@@ -54,6 +43,21 @@ def run_evidence(run: Path, rows: list[dict]) -> list[list[str]]:
     return out
 
 
+def rebuilt_evidence(emb, paras: list[str], Q, quotes: list[str]) -> tuple[list[list[str]], int]:
+    """Each row's top-3 paragraphs by exact cosine, the quote's own paragraph in place of the third when the search
+    missed it; and how many rows needed that."""
+    P = emb.encode(paras)
+    docs, moved = [], 0
+    for qv, quote in zip(Q, quotes):
+        top = list(np.argsort(-(P @ qv))[:3])
+        if not any(quote in paras[i] for i in top):
+            own = next((i for i, p in enumerate(paras) if quote in p), None)
+            if own is not None:
+                top[2], moved = own, moved + 1
+        docs.append([paras[i] for i in top])
+    return docs, moved
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True, help="squad (the rag_eval articles) or a SQuADShifts name")
@@ -73,7 +77,6 @@ def main():
     rows = [r for r in rows if a.pool is None or r.get("pool") == a.pool]
     emb = Embedder(embedder_dir())
     emb.setup()
-    P = emb.encode(paras)
     asked = {q.qid: q.text for art in arts for q in art.questions}
     doc = [r.get("doc") or r["text"] for r in rows]
     # a quote doc names its question; a row holding the quote alone names it by query_id
@@ -81,17 +84,7 @@ def main():
           for d, r in zip(doc, rows)]
     quotes = [d.split("\nSource: ", 1)[1] if "\nSource: " in d else d for d in doc]
     Q = emb.encode(qs)
-    if a.run:
-        docs, moved = run_evidence(Path(a.run), rows), 0
-    else:
-        docs, moved = [], 0
-    for qv, quote in zip(Q, quotes) if not a.run else ():
-        top = list(np.argsort(-(P @ qv))[:3])
-        if not any(quote in paras[i] for i in top):
-            own = next((i for i, p in enumerate(paras) if quote in p), None)
-            if own is not None:
-                top[2], moved = own, moved + 1
-        docs.append([paras[i] for i in top])
+    docs, moved = (run_evidence(Path(a.run), rows), 0) if a.run else rebuilt_evidence(emb, paras, Q, quotes)
     scores = focus_scores(emb.encode, qs, quotes, docs, Q)
     out = []
     for r, q, s in zip(rows, qs, scores):

@@ -9,27 +9,26 @@ import json
 import sys
 from pathlib import Path
 
+from bidirag.evaluation.audit import two_readers
 from bidirag.evaluation.metrics import wilson
 from bidirag.text import contains_answer
 
 JUDGEMENTS = ("faithful", "unfaithful", "garbled")
 folder, out = Path(sys.argv[1]), Path(sys.argv[2])
 rows = {r["row"]: r for r in map(json.loads, (folder / "input.jsonl").read_text().splitlines())}
-a, b = ({r["row"]: r for r in map(json.loads, (folder / f).read_text().splitlines()) if r}
-        for f in ("out-A.jsonl", "out-B.jsonl"))
-if not (set(a) == set(b) == set(rows)):
-    raise SystemExit(f"the readers did not read every row: {len(a)} / {len(b)} of {len(rows)}")
-for r in (*a.values(), *b.values()):
-    if r["judgement"] not in JUDGEMENTS:
-        raise SystemExit(f"row {r['row']}: judgement {r['judgement']!r} not in {JUDGEMENTS}")
+read = two_readers(folder, JUDGEMENTS)          # faithful only if both say so
+if set(read) != set(rows):
+    raise SystemExit(f"the readers did not read every row: {len(read)} of {len(rows)}")
+gold = [{r["row"]: bool(r["has_gold"]) for r in map(json.loads, (folder / f).read_text().splitlines()) if r}
+        for f in ("out-A.jsonl", "out-B.jsonl")]
 comb = []
 for k, r in rows.items():
-    ja, jb = a[k]["judgement"], b[k]["judgement"]
+    j = read[k]
     comb.append({"row": k, "unit": r["unit"], "question": r["question"], "gold_answers": r["gold_answers"],
-                 "judgement": "faithful" if ja == jb == "faithful" else (ja if ja != "faithful" else jb),
-                 "reader_a": ja, "reader_b": jb, "has_gold": bool(a[k]["has_gold"]) and bool(b[k]["has_gold"]),
+                 "judgement": j["judgement"], "reader_a": j["reader_a"], "reader_b": j["reader_b"],
+                 "has_gold": gold[0][k] and gold[1][k],
                  "gold_rule": contains_answer(r["unit"], r["gold_answers"] or []),
-                 "reason_a": a[k].get("reason"), "reason_b": b[k].get("reason")})
+                 "reason_a": j["reason_a"], "reason_b": j["reason_b"]})
 out.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in comb))
 n = len(comb)
 
